@@ -1,0 +1,100 @@
+#pragma once
+// The daemon's probing side: the probe loop thread with its scheduler, probers and recorders.
+// The config is applied on the loop thread; other threads read status snapshots.
+
+#include <atomic>
+#include <future>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "agent/app/recorder.h"
+#include "agent/config/config.h"
+#include "agent/core/check_status.h"
+#include "agent/core/clock.h"
+#include "agent/scheduler/event_loop.h"
+#include "agent/scheduler/scheduler.h"
+#include "agent/series/instruments.h"
+#include "agent/series/series_store.h"
+#include "exporters/metrics/self_metrics.h"
+#include "probes/http_probe.h"
+
+namespace vigil {
+
+class Agent {
+ public:
+  struct Options {
+    std::string version = "unknown";
+    std::string revision = "unknown";
+    std::string buildDate = "unknown";
+  };
+
+  Agent(series::SeriesStore& store, const Clock& clock, Options options);
+  ~Agent();
+  Agent(const Agent&) = delete;
+  Agent& operator=(const Agent&) = delete;
+
+  /// Starts the probe loop thread.
+  void start();
+  /// Stops it and waits; in-flight probes are abandoned.
+  void stop();
+
+  /// Replaces the configuration (on the loop thread); returns when it has been applied.
+  /// Thread-safe.
+  void apply(std::shared_ptr<const config::Config> cfg);
+
+  /// True once every target has completed its first round of probes. Thread-safe.
+  bool ready() const { return ready_.load(); }
+
+  /// A copy of every check's status, taken on the loop thread. Thread-safe; blocks briefly.
+  std::vector<CheckStatus> status();
+
+  /// Runs one HTTP probe of `check` now on the loop (for /probe). Thread-safe; blocks until the
+  /// probe is done.
+  ProbeResult probeOnce(const config::HttpCheck& check, Duration timeout);
+
+  /// Records the outcome of a reload attempt in vigil_config_* series. Thread-safe.
+  void recordReload(bool ok);
+
+ private:
+  struct Check;
+  struct TargetState;
+
+  void applyOnLoop(std::shared_ptr<const config::Config> cfg);
+  void armTimer();
+  void onTick();
+  void startTarget(TargetState& t, TimestampMs due, TimestampMs now);
+  void housekeeping();
+  void updateReady();
+
+  series::SeriesStore& store_;
+  const Clock& clock_;
+  Options options_;
+  EventLoop loop_;
+  std::thread thread_;
+  Scheduler scheduler_;
+  std::unique_ptr<HttpProber> http_;
+  std::unique_ptr<ProbeCounters> counters_;
+  std::unique_ptr<metrics::SelfMetrics> self_;
+  std::unique_ptr<series::StoreHistogram> lag_;
+  std::unique_ptr<series::StoreCounter> skippedOverrun_;
+  std::unique_ptr<series::StoreCounter> skippedLate_;
+  series::SeriesRef inFlightRef_ = series::kNoSeries;
+  series::SeriesRef targetsRef_ = series::kNoSeries;
+  std::shared_ptr<const config::Config> config_;
+  std::map<std::string, std::unique_ptr<TargetState>> targets_;
+  EventLoop::TimerId tickTimer_ = 0;
+  uint64_t missedSeen_ = 0;
+  std::atomic<bool> ready_{false};
+  bool started_ = false;
+
+  std::mutex reloadMu_;          // guards the reload series below
+  series::SeriesRef reloadOk_ = series::kNoSeries;
+  series::SeriesRef reloadTs_ = series::kNoSeries;
+  std::unique_ptr<series::StoreCounter> reloadsSuccess_, reloadsFailure_;
+};
+
+}  // namespace vigil

@@ -1,0 +1,126 @@
+#include "agent/app/daemon.h"
+
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+
+#include "agent/app/agent.h"
+#include "agent/app/config_source.h"
+#include "agent/app/version.h"
+#include "agent/core/log.h"
+#include "agent/series/series_store.h"
+#include "exporters/web/web_server.h"
+
+namespace vigil {
+
+namespace {
+
+std::string selfUrl(const std::string& listen) {
+  // The embedded config probes our own /-/healthy: reach it over loopback whatever we bind.
+  auto colon = listen.rfind(':');
+  std::string host = colon == std::string::npos ? "" : listen.substr(0, colon);
+  std::string port = colon == std::string::npos ? listen : listen.substr(colon + 1);
+  if (host.empty() || host == "0.0.0.0") host = "127.0.0.1";
+  if (host == "[::]") host = "[::1]";
+  return "http://" + host + ":" + port;
+}
+
+Status ensureStateDir(const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return Error{"cannot create state directory " + dir + ": " + ec.message()};
+  if (access(dir.c_str(), W_OK) != 0) {
+    return Error{"state directory " + dir + " is not writable: " + std::strerror(errno)};
+  }
+  return Ok{};
+}
+
+}  // namespace
+
+int runDaemon(const RunOptions& options) {
+  // Block the signals we handle before any thread starts, so only sigwait() below sees them.
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGHUP);
+  sigaddset(&sigs, SIGTERM);
+  sigaddset(&sigs, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  const ConfigSource source{options.configFile, options.stateDir, selfUrl(options.listenAddress)};
+  auto loaded = source.load();
+  if (!loaded.ok()) {
+    std::fprintf(stderr, "vigil: %s\n", loaded.error().format().c_str());
+    return 2;
+  }
+  std::shared_ptr<const config::Config> cfg = std::move(loaded).value();
+  if (Status st = ensureStateDir(cfg->global.stateDir); !st.ok()) {
+    std::fprintf(stderr, "vigil: %s\n", st.error().format().c_str());
+    return 1;
+  }
+
+  series::SeriesStore store;
+  Agent agent(store, SystemClock::instance(),
+              Agent::Options{kVersion, buildRevision(), buildDate()});
+  agent.apply(cfg);
+  agent.recordReload(true);
+  agent.start();
+
+  // Reloads come from SIGHUP (main thread) and POST /-/reload (web threads): one at a time.
+  std::mutex reloadMu;
+  auto reload = [&]() -> Status {
+    std::lock_guard lock(reloadMu);
+    auto next = source.load();
+    if (!next.ok()) {
+      LOG_ERROR("reload rejected; the running configuration stays",
+                {"err", next.error().format()});
+      agent.recordReload(false);
+      return next.error();
+    }
+    agent.apply(std::move(next).value());
+    agent.recordReload(true);
+    LOG_INFO("configuration reloaded", {"file", source.describe()});
+    return Ok{};
+  };
+
+  web::Hooks hooks;
+  hooks.ready = [&agent] { return agent.ready(); };
+  hooks.checks = [&agent] { return agent.status(); };
+  hooks.reload = reload;
+  hooks.probe = [&agent](const std::string& url, Duration timeout) {
+    config::HttpCheck check;
+    check.url = url;
+    return agent.probeOnce(check, timeout);
+  };
+  web::WebServer server(store, hooks,
+                        web::Options{options.listenAddress, options.enableLifecycle, 8});
+  if (Status st = server.start(); !st.ok()) {
+    std::fprintf(stderr, "vigil: %s\n", st.error().format().c_str());
+    agent.stop();
+    return 1;
+  }
+  LOG_INFO("vigil started", {"version", kVersion}, {"config", source.describe()},
+           {"state_dir", cfg->global.stateDir});
+
+  for (;;) {
+    int sig = 0;
+    if (sigwait(&sigs, &sig) != 0) continue;
+    if (sig == SIGHUP) {
+      (void)reload();
+      continue;
+    }
+    LOG_INFO("shutting down", {"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"});
+    break;
+  }
+  server.stop();
+  agent.stop();
+  LOG_INFO("stopped cleanly");
+  return 0;
+}
+
+}  // namespace vigil

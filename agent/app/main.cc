@@ -1,0 +1,114 @@
+// vigil: probes web servers, evaluates alerting rules over what it sees, exports everything to
+// Prometheus and pages the on-call engineer. See SPEC.md §1 for the command line.
+
+#include <curl/curl.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "agent/app/daemon.h"
+#include "agent/app/probe_command.h"
+#include "agent/app/support.h"
+#include "agent/app/version.h"
+#include "agent/config/loader.h"
+#include "agent/core/log.h"
+
+namespace {
+
+int checkConfig(const std::string& file) {
+  auto cfg = vigil::config::loadConfigFile(file);
+  if (!cfg.ok()) {
+    std::fprintf(stderr, "vigil: %s\n", cfg.error().format().c_str());
+    return 2;
+  }
+  if (vigil::Status st = vigil::checkSupported(*cfg); !st.ok()) {
+    std::fprintf(stderr, "vigil: %s\n", st.error().format().c_str());
+    return 2;
+  }
+  size_t http = 0, memory = 0;
+  for (const auto& t : cfg->targets) {
+    http += t.http.size();
+    memory += t.memory ? 1 : 0;
+  }
+  std::printf("%s: SUCCESS: %zu targets (%zu http checks, %zu memory probes), %zu pools, "
+              "%zu rule files, %zu receivers\n",
+              file.c_str(), cfg->targets.size(), http, memory, cfg->pools.size(),
+              cfg->ruleFilePaths.size(), cfg->alerting.receivers.size());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  CLI::App app{"vigil: health monitoring and alerting agent", "vigil"};
+  app.require_subcommand(1);
+  app.set_help_all_flag("--help-all");
+
+  vigil::RunOptions run;
+  std::string logLevel = "info", logFormat = "logfmt";
+  auto* runCmd = app.add_subcommand("run", "Run the agent (the daemon)");
+  runCmd->add_option("--config", run.configFile, "Config file (default: the embedded config)");
+  runCmd->add_option("--state-dir", run.stateDir, "State directory (overrides global.state_dir)");
+  runCmd->add_option("--web.listen-address", run.listenAddress, "Address to listen on")
+      ->capture_default_str();
+  runCmd->add_flag("--web.enable-lifecycle", run.enableLifecycle, "Enable POST /-/reload");
+  runCmd->add_option("--log.level", logLevel, "debug|info|warn|error")
+      ->check(CLI::IsMember({"debug", "info", "warn", "error"}))
+      ->capture_default_str();
+  runCmd->add_option("--log.format", logFormat, "logfmt|json")
+      ->check(CLI::IsMember({"logfmt", "json"}))
+      ->capture_default_str();
+
+  std::string checkFile;
+  auto* checkCmd = app.add_subcommand("check-config", "Validate a config file and its rule files");
+  checkCmd->add_option("file", checkFile, "Config file")->required();
+
+  std::string probeUrl, probeConfig, probeTarget, probeTimeout = "10s";
+  auto* probeCmd = app.add_subcommand("probe", "Run one probe now and print a trace");
+  probeCmd->add_option("url", probeUrl, "URL to probe");
+  probeCmd->add_option("--config", probeConfig, "Config file");
+  probeCmd->add_option("--target", probeTarget, "Target name in the config");
+  probeCmd->add_option("--timeout", probeTimeout, "Timeout for a URL probe")->capture_default_str();
+
+  auto* versionCmd = app.add_subcommand("version", "Print version information");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "vigil: %s\n", e.what());
+    return 2;
+  }
+
+  int rc = 0;
+  if (*versionCmd) {
+    std::printf("vigil, version %s (revision: %s)\n  build date: %s\n", vigil::kVersion,
+                vigil::buildRevision().c_str(), vigil::buildDate().c_str());
+  } else if (*checkCmd) {
+    rc = checkConfig(checkFile);
+  } else if (*probeCmd) {
+    if (!probeUrl.empty() && probeConfig.empty() && probeTarget.empty()) {
+      rc = vigil::probeUrlCommand(probeUrl, probeTimeout);
+    } else if (probeUrl.empty() && !probeConfig.empty() && !probeTarget.empty()) {
+      rc = vigil::probeTargetCommand(probeConfig, probeTarget);
+    } else {
+      std::fprintf(stderr, "vigil: usage: vigil probe URL | vigil probe --config FILE --target NAME\n");
+      rc = 2;
+    }
+  } else if (*runCmd) {
+    vigil::log::Level level;
+    vigil::log::Format format;
+    vigil::log::parseLevel(logLevel, &level);
+    vigil::log::parseFormat(logFormat, &format);
+    vigil::log::configure(level, format);
+    rc = vigil::runDaemon(run);
+  }
+  curl_global_cleanup();
+  return rc;
+}

@@ -1,0 +1,96 @@
+#include "agent/app/probe_command.h"
+
+#include <fmt/format.h>
+
+#include <cstdio>
+
+#include "agent/app/support.h"
+#include "agent/config/loader.h"
+#include "agent/core/duration.h"
+#include "agent/scheduler/event_loop.h"
+#include "probes/http_probe.h"
+#include "probes/local_memory.h"
+
+namespace vigil {
+
+namespace {
+
+ProbeResult runHttp(const config::HttpCheck& check, Duration timeout) {
+  EventLoop loop;
+  HttpProber prober(loop);
+  ProbeResult out;
+  prober.start(check, timeout, [&](ProbeResult r) {
+    out = std::move(r);
+    loop.stop();
+  });
+  loop.run();
+  return out;
+}
+
+void print(const std::string& title, const ProbeResult& r) {
+  std::printf("%s\n", title.c_str());
+  for (const auto& line : r.trace) std::printf("  %s\n", line.c_str());
+  if (r.success()) {
+    std::printf("  result     success (%.3f ms)\n", r.durationSeconds * 1e3);
+  } else {
+    std::printf("  result     FAILED: %s: %s\n", std::string(toString(r.reason)).c_str(),
+                r.error.c_str());
+  }
+}
+
+}  // namespace
+
+int probeUrlCommand(const std::string& url, const std::string& timeoutText) {
+  auto timeout = parseDuration(timeoutText);
+  if (!timeout || timeout->count() <= 0) {
+    std::fprintf(stderr, "vigil: --timeout: invalid duration \"%s\"\n", timeoutText.c_str());
+    return 2;
+  }
+  if (!url.starts_with("http://") && !url.starts_with("https://")) {
+    std::fprintf(stderr, "vigil: %s: only http:// and https:// URLs can be probed\n", url.c_str());
+    return 2;
+  }
+  config::HttpCheck check;
+  check.url = url;
+  ProbeResult r = runHttp(check, *timeout);
+  print(fmt::format("GET {}", url), r);
+  return r.success() ? 0 : 1;
+}
+
+int probeTargetCommand(const std::string& configFile, const std::string& name) {
+  auto cfg = config::loadConfigFile(configFile);
+  if (!cfg.ok()) {
+    std::fprintf(stderr, "vigil: %s\n", cfg.error().format().c_str());
+    return 2;
+  }
+  if (Status st = checkSupported(*cfg); !st.ok()) {
+    std::fprintf(stderr, "vigil: %s\n", st.error().format().c_str());
+    return 2;
+  }
+  const config::Target* target = nullptr;
+  for (const auto& t : cfg->targets) {
+    if (t.name == name) target = &t;
+  }
+  if (target == nullptr) {
+    std::fprintf(stderr, "vigil: %s: no target named \"%s\"\n", configFile.c_str(), name.c_str());
+    return 2;
+  }
+  bool ok = true;
+  for (const auto& h : target->http) {
+    const Duration timeout = h.timeout.count() > 0 ? h.timeout : target->timeout;
+    ProbeResult r = runHttp(h, timeout);
+    print(fmt::format("{} {} {}", target->name, h.method, h.url), r);
+    ok = ok && r.success();
+  }
+  if (target->memory && target->memory->source == config::MemoryCheck::Source::kLocal) {
+    ProbeResult r = probeLocalMemory();
+    print(fmt::format("{} memory (local /proc)", target->name), r);
+    ok = ok && r.success();
+  }
+  if (target->http.empty() && !target->memory) {
+    std::printf("%s: nothing to probe\n", target->name.c_str());
+  }
+  return ok ? 0 : 1;
+}
+
+}  // namespace vigil

@@ -1,0 +1,45 @@
+#include "agent/app/support.h"
+
+namespace vigil {
+
+namespace {
+
+Error at(const config::Position& p, std::string message) {
+  return Error{std::move(message), p.file, p.line, p.column};
+}
+
+}  // namespace
+
+Status checkSupported(const config::Config& cfg) {
+  for (const auto& t : cfg.targets) {
+    if (t.memory && t.memory->source == config::MemoryCheck::Source::kSsh) {
+      return at(t.memory->position, "memory.ssh is not supported by this build yet");
+    }
+    if (t.memory && t.memory->source == config::MemoryCheck::Source::kNodeExporter) {
+      return at(t.memory->position, "memory.node_exporter is not supported by this build yet");
+    }
+  }
+  for (const auto& p : cfg.pools) {
+    if (p.loadBalancer) {
+      return at(p.position, "pools.load_balancer is not supported by this build yet");
+    }
+    if (!p.frontend.empty()) {
+      return at(p.position, "pools.frontend is not supported by this build yet");
+    }
+  }
+  if (!cfg.ruleFiles.empty()) {
+    return Error{"rule_files: rule evaluation is not supported by this build yet", cfg.file};
+  }
+  if (!cfg.alerting.alertmanagers.empty()) {
+    return Error{"alerting.alertmanagers: pushing to Alertmanager is not supported by this build yet",
+                 cfg.file};
+  }
+  for (const auto& r : cfg.alerting.receivers) {
+    if (r.webhook) {
+      return at(r.position, "alerting.receivers[].webhook is not supported by this build yet");
+    }
+  }
+  return Ok{};
+}
+
+}  // namespace vigil

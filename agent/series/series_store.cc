@@ -1,0 +1,363 @@
+#include "agent/series/series_store.h"
+
+#include <algorithm>
+#include <bit>
+#include <cstring>
+#include <mutex>
+
+namespace vigil::series {
+
+namespace {
+
+// Prometheus' value.StaleNaNBits: a signalling-free NaN no arithmetic produces.
+constexpr uint64_t kStaleNaNBits = 0x7ff0000000000002ull;
+
+constexpr std::string_view kHistogramSuffixes[] = {"_bucket", "_sum", "_count"};
+
+}  // namespace
+
+std::string_view toString(MetricType t) {
+  switch (t) {
+    case MetricType::kGauge: return "gauge";
+    case MetricType::kCounter: return "counter";
+    case MetricType::kHistogram: return "histogram";
+    case MetricType::kUntyped: return "untyped";
+  }
+  return "untyped";
+}
+
+double staleNaN() { return std::bit_cast<double>(kStaleNaNBits); }
+
+bool isStaleNaN(double v) { return std::bit_cast<uint64_t>(v) == kStaleNaNBits; }
+
+std::string_view SeriesStore::SeriesView::label(std::string_view name) const {
+  for (const auto& [n, v] : labelIds) {
+    if (symbols->str(n) == name) return symbols->str(v);
+  }
+  return {};
+}
+
+Labels SeriesStore::SeriesView::labels() const {
+  Labels out;
+  out.reserve(labelIds.size());
+  for (const auto& [n, v] : labelIds) {
+    out.push_back(Label{std::string(symbols->str(n)), std::string(symbols->str(v))});
+  }
+  return out;
+}
+
+const Sample* SeriesStore::SeriesView::latest() const {
+  if (!tail.empty()) return &tail.back();
+  if (!head.empty()) return &head.back();
+  return nullptr;
+}
+
+SeriesStore::SeriesStore() : SeriesStore(Options{}) {}
+
+SeriesStore::SeriesStore(Options options) : options_(options) {}
+
+void SeriesStore::describe(std::string_view family, MetricType type, std::string_view help) {
+  std::unique_lock lock(mu_);
+  uint32_t idx;
+  if (auto it = familyByName_.find(family); it != familyByName_.end()) {
+    idx = it->second;
+  } else {
+    idx = static_cast<uint32_t>(families_.size());
+    families_.push_back(FamilyInfo{std::string(family), type, std::string(help)});
+    familyMembers_.emplace_back();
+    familyByName_.emplace(std::string(family), idx);
+  }
+  FamilyInfo& f = families_[idx];
+  f.type = type;
+  f.help = std::string(help);
+  // Series created before the description may belong here now (e.g. a histogram's _bucket).
+  for (uint32_t i = 0; i < families_.size(); ++i) {
+    if (i == idx || familyMembers_[i].empty()) continue;
+    if (families_[i].type != MetricType::kUntyped) continue;
+    std::vector<SeriesRef> keep;
+    for (SeriesRef r : familyMembers_[i]) {
+      Series& s = series_[r];
+      std::string_view name = symbols_.str(s.labels.front().second);
+      if (familyIndexLocked(name) == idx) {
+        s.family = idx;
+        familyMembers_[idx].push_back(r);
+      } else {
+        keep.push_back(r);
+      }
+    }
+    familyMembers_[i] = std::move(keep);
+  }
+}
+
+void SeriesStore::setRetention(Duration retention) {
+  std::unique_lock lock(mu_);
+  options_.retention = retention;
+}
+
+Duration SeriesStore::retention() const {
+  std::shared_lock lock(mu_);
+  return options_.retention;
+}
+
+uint32_t SeriesStore::familyIndexLocked(std::string_view metricName) {
+  if (auto it = familyByName_.find(metricName); it != familyByName_.end()) {
+    return it->second;
+  }
+  for (std::string_view suffix : kHistogramSuffixes) {
+    if (metricName.size() > suffix.size() && metricName.ends_with(suffix)) {
+      auto base = metricName.substr(0, metricName.size() - suffix.size());
+      if (auto it = familyByName_.find(base);
+          it != familyByName_.end() && families_[it->second].type == MetricType::kHistogram) {
+        return it->second;
+      }
+    }
+  }
+  uint32_t idx = static_cast<uint32_t>(families_.size());
+  families_.push_back(FamilyInfo{std::string(metricName), MetricType::kUntyped, ""});
+  familyMembers_.emplace_back();
+  familyByName_.emplace(std::string(metricName), idx);
+  return idx;
+}
+
+bool SeriesStore::sameLabelsLocked(const Series& s, const Labels& labels) const {
+  if (s.labels.size() != labels.size()) return false;
+  for (size_t i = 0; i < labels.size(); ++i) {
+    if (symbols_.str(s.labels[i].first) != labels[i].name ||
+        symbols_.str(s.labels[i].second) != labels[i].value) {
+      return false;
+    }
+  }
+  return true;
+}
+
+SeriesRef SeriesStore::ref(const Labels& labels) {
+  const uint64_t h = hash(labels);
+  std::unique_lock lock(mu_);
+  auto [lo, hi] = byHash_.equal_range(h);
+  for (auto it = lo; it != hi; ++it) {
+    Series& s = series_[it->second];
+    if (sameLabelsLocked(s, labels)) {
+      if (s.owners++ == 0) removeFromVector(released_, it->second);
+      return it->second;
+    }
+  }
+  SeriesRef r;
+  if (!free_.empty()) {
+    r = free_.back();
+    free_.pop_back();
+  } else {
+    r = static_cast<SeriesRef>(series_.size());
+    series_.emplace_back();
+  }
+  Series& s = series_[r];
+  s = Series{};
+  s.labels.reserve(labels.size());
+  SymbolId nameSym = 0;
+  bool hasName = false;
+  for (const auto& l : labels) {
+    SymbolId n = symbols_.intern(l.name);
+    symbols_.retain(n);
+    SymbolId v = symbols_.intern(l.value);
+    symbols_.retain(v);
+    s.labels.emplace_back(n, v);
+    if (l.name == kMetricNameLabel) {
+      nameSym = v;
+      hasName = true;
+    }
+  }
+  s.hash = h;
+  s.owners = 1;
+  s.live = true;
+  s.ring.reserve(1);
+  byHash_.emplace(h, r);
+  std::string_view name = hasName ? symbols_.str(nameSym) : std::string_view{};
+  s.family = familyIndexLocked(name);
+  familyMembers_[s.family].push_back(r);
+  if (hasName) byName_[nameSym].push_back(r);
+  return r;
+}
+
+void SeriesStore::removeFromVector(std::vector<SeriesRef>& v, SeriesRef ref) {
+  auto it = std::find(v.begin(), v.end(), ref);
+  if (it != v.end()) {
+    *it = v.back();
+    v.pop_back();
+  }
+}
+
+void SeriesStore::release(SeriesRef r, TimestampMs now) {
+  std::unique_lock lock(mu_);
+  if (r >= series_.size() || !series_[r].live || series_[r].owners == 0) return;
+  Series& s = series_[r];
+  if (--s.owners > 0) return;
+  appendLocked(s, now, staleNaN());
+  released_.push_back(r);
+}
+
+size_t SeriesStore::capacityFor() const {
+  // Without retention only the newest sample is kept: that is all /metrics and instant
+  // selectors over fresh data need.
+  return options_.retention.count() == 0 ? 1 : options_.maxSamplesPerSeries;
+}
+
+void SeriesStore::trimLocked(Series& s, TimestampMs now) {
+  const TimestampMs cutoff = now - options_.retention.count();
+  // Keep at least one sample so the latest value is always available.
+  while (s.count > 1) {
+    const Sample& oldest = s.ring[s.start];
+    if (oldest.t >= cutoff) break;
+    s.start = static_cast<uint32_t>((s.start + 1) % s.ring.size());
+    --s.count;
+  }
+}
+
+void SeriesStore::appendLocked(Series& s, TimestampMs t, double v) {
+  if (s.count > 0) {
+    const Sample& last = s.ring[(s.start + s.count - 1) % s.ring.size()];
+    if (t < last.t) return;  // out of order: Prometheus rejects these too
+    if (t == last.t) {
+      s.ring[(s.start + s.count - 1) % s.ring.size()].v = v;
+      return;
+    }
+  }
+  const size_t cap = capacityFor();
+  trimLocked(s, t);
+  if (s.count == s.ring.size()) {
+    if (s.ring.size() < cap) {
+      // Grow: unroll the ring into a larger vector in time order.
+      std::vector<Sample> bigger;
+      bigger.reserve(std::min(cap, std::max<size_t>(4, s.ring.size() * 2)));
+      for (uint32_t i = 0; i < s.count; ++i) bigger.push_back(s.ring[(s.start + i) % s.ring.size()]);
+      bigger.resize(bigger.capacity());
+      s.ring = std::move(bigger);
+      s.start = 0;
+    } else if (s.count > 0) {
+      // Full at the cap: overwrite the oldest sample.
+      s.start = static_cast<uint32_t>((s.start + 1) % s.ring.size());
+      --s.count;
+    } else {
+      s.ring.resize(1);
+    }
+  }
+  s.ring[(s.start + s.count) % s.ring.size()] = Sample{t, v};
+  ++s.count;
+}
+
+void SeriesStore::append(SeriesRef r, TimestampMs t, double v) {
+  std::unique_lock lock(mu_);
+  if (r >= series_.size() || !series_[r].live) return;
+  appendLocked(series_[r], t, v);
+}
+
+void SeriesStore::appendBatch(std::span<const std::pair<SeriesRef, double>> values,
+                              TimestampMs t) {
+  std::unique_lock lock(mu_);
+  for (const auto& [r, v] : values) {
+    if (r >= series_.size() || !series_[r].live) continue;
+    appendLocked(series_[r], t, v);
+  }
+}
+
+void SeriesStore::compact(TimestampMs now) {
+  std::unique_lock lock(mu_);
+  const TimestampMs cutoff = now - options_.retention.count();
+  std::vector<SeriesRef> still;
+  for (SeriesRef r : released_) {
+    Series& s = series_[r];
+    const Sample& last = s.ring[(s.start + s.count - 1) % s.ring.size()];
+    if (s.owners > 0) continue;
+    if (last.t > cutoff) {
+      still.push_back(r);
+      continue;
+    }
+    // Delete: unlink from every index, release its symbols and recycle the slot.
+    auto [lo, hi] = byHash_.equal_range(s.hash);
+    for (auto it = lo; it != hi; ++it) {
+      if (it->second == r) {
+        byHash_.erase(it);
+        break;
+      }
+    }
+    removeFromVector(familyMembers_[s.family], r);
+    SymbolId nameSym = 0;
+    for (const auto& [n, v] : s.labels) {
+      if (symbols_.str(n) == kMetricNameLabel) nameSym = v;
+    }
+    if (auto it = byName_.find(nameSym); it != byName_.end()) {
+      removeFromVector(it->second, r);
+      if (it->second.empty()) byName_.erase(it);
+    }
+    for (const auto& [n, v] : s.labels) {
+      symbols_.release(n);
+      symbols_.release(v);
+    }
+    s = Series{};
+    free_.push_back(r);
+  }
+  released_ = std::move(still);
+  if (options_.retention.count() > 0) {
+    for (Series& s : series_) {
+      if (s.live && s.count > 0) trimLocked(s, now);
+    }
+  }
+}
+
+SeriesStore::SeriesView SeriesStore::viewLocked(const Series& s) const {
+  SeriesView v{&symbols_, s.labels, {}, {}};
+  if (s.count == 0) return v;
+  const size_t n = s.ring.size();
+  const size_t first = std::min<size_t>(s.count, n - s.start);
+  v.head = std::span<const Sample>(s.ring.data() + s.start, first);
+  v.tail = std::span<const Sample>(s.ring.data(), s.count - first);
+  return v;
+}
+
+void SeriesStore::visitFamilies(
+    const std::function<void(const FamilyInfo&, const std::vector<SeriesView>&)>& fn) const {
+  std::shared_lock lock(mu_);
+  std::vector<SeriesView> views;
+  for (const auto& [name, idx] : familyByName_) {
+    views.clear();
+    for (SeriesRef r : familyMembers_[idx]) {
+      const Series& s = series_[r];
+      SeriesView v = viewLocked(s);
+      const Sample* last = v.latest();
+      if (last == nullptr || isStaleNaN(last->v)) continue;
+      views.push_back(v);
+    }
+    if (!views.empty()) fn(families_[idx], views);
+  }
+}
+
+void SeriesStore::visitSeries(std::string_view name,
+                              const std::function<void(const SeriesView&)>& fn) const {
+  std::shared_lock lock(mu_);
+  if (name.empty()) {
+    for (const Series& s : series_) {
+      if (s.live) fn(viewLocked(s));
+    }
+    return;
+  }
+  SymbolId sym;
+  if (!symbols_.find(name, &sym)) return;
+  auto it = byName_.find(sym);
+  if (it == byName_.end()) return;
+  for (SeriesRef r : it->second) fn(viewLocked(series_[r]));
+}
+
+SeriesStore::Stats SeriesStore::stats() const {
+  std::shared_lock lock(mu_);
+  Stats st;
+  st.bytes = symbols_.bytes() + series_.capacity() * sizeof(Series) +
+             byHash_.size() * 48 + byHash_.bucket_count() * sizeof(void*);
+  for (const Series& s : series_) {
+    if (!s.live) continue;
+    ++st.series;
+    st.samples += s.count;
+    st.bytes += s.labels.capacity() * sizeof(LabelPair) + s.ring.capacity() * sizeof(Sample) +
+                2 * 16 /* two heap blocks' malloc overhead */ + 2 * sizeof(SeriesRef);
+  }
+  return st;
+}
+
+}  // namespace vigil::series

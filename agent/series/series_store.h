@@ -1,0 +1,167 @@
+#pragma once
+// The agent's own time-series store: every series vigil exports or evaluates rules over lives
+// here, as a ring buffer of (timestamp, value) per series. It is the single source for /metrics
+// and for the rule engine, so a rule means the same in vigil as in a Prometheus scraping it.
+//
+// Memory is bounded by design: each series keeps only `retention` worth of samples (at least the
+// latest one), label strings are interned once, and series released by their owner (a removed
+// target) get Prometheus' staleness marker and are deleted after retention.
+
+#include <cmath>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <shared_mutex>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "agent/core/clock.h"
+#include "agent/core/labels.h"
+#include "agent/series/symbol_table.h"
+
+namespace vigil::series {
+
+enum class MetricType { kGauge, kCounter, kHistogram, kUntyped };
+
+std::string_view toString(MetricType t);
+
+struct Sample {
+  TimestampMs t = 0;
+  double v = 0;
+};
+
+/// Prometheus' staleness marker: a NaN with a specific bit pattern (value.StaleNaN).
+double staleNaN();
+/// True only for the staleness marker, not for other NaNs.
+bool isStaleNaN(double v);
+
+/// A handle to one series; stable for the series' lifetime.
+using SeriesRef = uint32_t;
+inline constexpr SeriesRef kNoSeries = UINT32_MAX;
+
+/// Metadata of one metric family (for histograms: the name without _bucket/_sum/_count).
+struct FamilyInfo {
+  std::string name;
+  MetricType type = MetricType::kUntyped;
+  std::string help;
+};
+
+/// Thread-safe: writers (the probe loop, the rule thread) take an exclusive lock per call or per
+/// batch; readers (/metrics, rule evaluation) take a shared lock for the duration of a visit.
+/// Visitor callbacks run under the shared lock and must not call back into the store.
+class SeriesStore {
+ public:
+  struct Options {
+    /// How much history each series keeps; 0 keeps only the latest sample.
+    Duration retention{0};
+    /// A hard cap on samples per series whatever the retention says.
+    size_t maxSamplesPerSeries = 8192;
+  };
+
+  SeriesStore();
+  explicit SeriesStore(Options options);
+
+  /// Declares (or updates) a family's type and help. Series may exist before their family is
+  /// described; they are then exported as untyped until it is.
+  void describe(std::string_view family, MetricType type, std::string_view help);
+
+  /// Changes retention (e.g. after rules are loaded that need longer windows).
+  void setRetention(Duration retention);
+  Duration retention() const;
+
+  /// The series with exactly these labels (`__name__` included, normalized), created if new.
+  /// Each call adds one owner; every ref() must be paired with one release().
+  SeriesRef ref(const Labels& labels);
+
+  /// Drops one owner. When none is left the series gets a staleness marker at `now` and is
+  /// deleted by compact() once the marker is older than retention (immediately when 0).
+  void release(SeriesRef ref, TimestampMs now);
+
+  /// Appends one sample. Samples older than the series' latest are dropped (out of order).
+  void append(SeriesRef ref, TimestampMs t, double v);
+
+  /// Appends many samples under one lock acquisition.
+  void appendBatch(std::span<const std::pair<SeriesRef, double>> values, TimestampMs t);
+
+  /// Deletes released series whose staleness marker is older than retention, and samples past
+  /// retention. Call periodically (the probe loop does, once a second).
+  void compact(TimestampMs now);
+
+  using LabelPair = std::pair<SymbolId, SymbolId>;
+
+  /// One series as a reader sees it; valid only inside the visit callback.
+  struct SeriesView {
+    const SymbolTable* symbols;
+    std::span<const LabelPair> labelIds;  ///< sorted by name, __name__ included
+    std::span<const Sample> head;         ///< oldest samples (ring-buffer first part)
+    std::span<const Sample> tail;         ///< newest samples; head then tail is time order
+
+    size_t labelCount() const { return labelIds.size(); }
+    std::string_view labelName(size_t i) const { return symbols->str(labelIds[i].first); }
+    std::string_view labelValue(size_t i) const { return symbols->str(labelIds[i].second); }
+    /// The value of label `name`, or "".
+    std::string_view label(std::string_view name) const;
+    /// A copy of the label set.
+    Labels labels() const;
+    /// The newest sample, or nullptr when the series holds none.
+    const Sample* latest() const;
+    /// Calls fn(sample) for every sample in time order.
+    template <typename F>
+    void forEachSample(F&& fn) const {
+      for (const Sample& s : head) fn(s);
+      for (const Sample& s : tail) fn(s);
+    }
+  };
+
+  /// Visits every family (sorted by name) with its series, for exposition. Series whose latest
+  /// sample is a staleness marker are skipped.
+  void visitFamilies(
+      const std::function<void(const FamilyInfo&, const std::vector<SeriesView>&)>& fn) const;
+
+  /// Visits every series whose metric name equals `name` (all when empty).
+  void visitSeries(std::string_view name, const std::function<void(const SeriesView&)>& fn) const;
+
+  struct Stats {
+    size_t series = 0;
+    size_t samples = 0;
+    size_t bytes = 0;  ///< estimated heap bytes held by the store
+  };
+  Stats stats() const;
+
+ private:
+  struct Series {
+    std::vector<LabelPair> labels;  // interned: a series costs 8 bytes per label
+    std::vector<Sample> ring;
+    uint32_t start = 0;  // index of the oldest sample in ring
+    uint32_t count = 0;
+    uint32_t owners = 0;
+    uint32_t family = 0;
+    uint64_t hash = 0;
+    bool live = false;
+  };
+
+  uint32_t familyIndexLocked(std::string_view metricName);
+  bool sameLabelsLocked(const Series& s, const Labels& labels) const;
+  SeriesView viewLocked(const Series& s) const;
+  void appendLocked(Series& s, TimestampMs t, double v);
+  void trimLocked(Series& s, TimestampMs now);
+  static void removeFromVector(std::vector<SeriesRef>& v, SeriesRef ref);
+  size_t capacityFor() const;
+
+  Options options_;
+  mutable std::shared_mutex mu_;
+  std::vector<Series> series_;
+  std::vector<SeriesRef> free_;
+  std::unordered_multimap<uint64_t, SeriesRef> byHash_;
+  std::vector<FamilyInfo> families_;
+  std::map<std::string, uint32_t, std::less<>> familyByName_;
+  std::vector<std::vector<SeriesRef>> familyMembers_;
+  SymbolTable symbols_;
+  std::unordered_map<SymbolId, std::vector<SeriesRef>> byName_;
+  std::vector<SeriesRef> released_;  // series with no owner, waiting for deletion
+};
+
+}  // namespace vigil::series

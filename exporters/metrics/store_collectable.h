@@ -1,0 +1,27 @@
+#pragma once
+// /metrics is the series store seen through prometheus-cpp: a Collectable that turns the latest
+// sample of every live series into MetricFamily values for prometheus-cpp's text serializer.
+
+#include <prometheus/collectable.h>
+#include <prometheus/metric_family.h>
+
+#include <vector>
+
+#include "agent/series/series_store.h"
+
+namespace vigil::metrics {
+
+/// Thread-safe (reads the store under its shared lock).
+class StoreCollectable final : public prometheus::Collectable {
+ public:
+  explicit StoreCollectable(const series::SeriesStore& store) : store_(store) {}
+  std::vector<prometheus::MetricFamily> Collect() const override;
+
+ private:
+  const series::SeriesStore& store_;
+};
+
+/// The whole exposition (text format 0.0.4) of `store`.
+std::string renderMetrics(const series::SeriesStore& store);
+
+}  // namespace vigil::metrics

@@ -1,0 +1,63 @@
+#pragma once
+// The one HTTP listener (SPEC §7): /metrics, /-/healthy, /-/ready, /-/reload, /api/v1/*, /probe
+// and the status page, on civetweb. The server knows nothing of the agent: what it serves comes
+// from the series store and from hooks the app provides.
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "agent/core/check_status.h"
+#include "agent/core/error.h"
+#include "agent/core/probe.h"
+#include "agent/series/series_store.h"
+
+struct mg_context;
+struct mg_connection;
+
+namespace vigil::web {
+
+/// What the app plugs in. Every hook is called from civetweb worker threads and must be
+/// thread-safe. Unset hooks make their endpoint answer 404.
+struct Hooks {
+  std::function<bool()> ready;
+  std::function<std::vector<CheckStatus>()> checks;
+  /// Reloads the config; returns an Error to report a rejected config.
+  std::function<Status()> reload;
+  /// Runs one HTTP probe of `url` within `timeout`.
+  std::function<ProbeResult(const std::string& url, Duration timeout)> probe;
+};
+
+struct Options {
+  std::string listenAddress = ":9469";
+  bool enableLifecycle = false;
+  int threads = 8;
+};
+
+/// Owns the civetweb context. start() and stop() from one thread.
+class WebServer {
+ public:
+  WebServer(const series::SeriesStore& store, Hooks hooks, Options options);
+  ~WebServer();
+  WebServer(const WebServer&) = delete;
+  WebServer& operator=(const WebServer&) = delete;
+
+  /// Binds and starts serving; an Error names the address and the reason (e.g. in use).
+  Status start();
+  void stop();
+
+ private:
+  static int dispatch(mg_connection* conn, void* self);
+  int handle(mg_connection* conn);
+
+  const series::SeriesStore& store_;
+  Hooks hooks_;
+  Options options_;
+  mg_context* ctx_ = nullptr;
+};
+
+/// ":9469" -> "9469", "127.0.0.1:9469" stays, "[::1]:9469" stays: civetweb's listening_ports.
+std::string civetwebPort(const std::string& listenAddress);
+
+}  // namespace vigil::web

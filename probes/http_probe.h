@@ -1,0 +1,53 @@
+#pragma once
+// The HTTP probe: one request per probe on a fresh connection (as blackbox_exporter does), run on
+// the shared probe loop. Everything the target controls is bounded: the whole probe by its
+// timeout (DNS, connect, TLS, headers and body alike), the header block by max_header_bytes, the
+// body by max_body_bytes counted after content decoding, and redirects by max_redirects.
+
+#include <curl/curl.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "agent/config/config.h"
+#include "agent/core/probe.h"
+#include "agent/scheduler/event_loop.h"
+
+namespace vigil {
+
+/// Runs HTTP probes on an EventLoop. Use only on the loop's thread.
+class HttpProber {
+ public:
+  explicit HttpProber(EventLoop& loop);
+  ~HttpProber();
+  HttpProber(const HttpProber&) = delete;
+  HttpProber& operator=(const HttpProber&) = delete;
+
+  /// Starts one probe; `done` runs exactly once, on the loop, with the result. `timeout` covers
+  /// every phase. The check must stay alive until `done` runs (the scheduler guarantees it).
+  void start(const config::HttpCheck& check, Duration timeout, ProbeCompletion done);
+
+  /// Easy handles kept for reuse (bounded).
+  size_t pooledHandles() const { return pool_.size(); }
+
+  /// The state of one running probe (internal; public for curl's C callbacks).
+  struct Transfer;
+
+ private:
+  CURL* takeHandle();
+  void returnHandle(CURL* h);
+  void finish(Transfer* t, CURLcode rc);
+
+  EventLoop& loop_;
+  std::vector<CURL*> pool_;
+};
+
+/// True when `code` is in any of `ranges`.
+bool statusExpected(const std::vector<config::StatusRange>& ranges, int code);
+
+/// Parses an OpenSSL "Expire date:" value such as "Jan  1 00:00:00 2030 GMT" (curl's certinfo)
+/// into seconds since the epoch; -1 when it cannot be parsed.
+int64_t parseCertExpiry(const std::string& s);
+
+}  // namespace vigil
