@@ -154,6 +154,14 @@ void Agent::applyOnLoop(std::shared_ptr<const config::Config> cfg) {
   // Old targets (and checks not carried over) are destroyed here; their recorders release
   // their series. Probes still in flight for them find no check when they complete.
   targets_ = std::move(next);
+  schedule_.clear();
+  for (const config::Target& t : cfg->targets) {
+    schedule_.push_back(targets_.at(t.name).get());
+  }
+  checksById_.clear();
+  for (auto& [name, ts] : targets_) {
+    for (auto& c : ts->checks) checksById_.emplace(c->id, c.get());
+  }
   config_ = std::move(cfg);
   scheduler_.setTargets(entries, now);
   store_.append(targetsRef_, now, static_cast<double>(targets_.size()));
@@ -177,9 +185,8 @@ void Agent::armTimer() {
 
 void Agent::onTick() {
   const TimestampMs now = clock_.nowMs();
-  scheduler_.runDue(now, [this](const std::string& name, TimestampMs due, TimestampMs started) {
-    auto it = targets_.find(name);
-    if (it != targets_.end()) startTarget(*it->second, due, started);
+  scheduler_.runDue(now, [this](size_t index, TimestampMs due, TimestampMs started) {
+    if (index < schedule_.size()) startTarget(*schedule_[index], due, started);
   });
   armTimer();
 }
@@ -207,19 +214,17 @@ void Agent::startTarget(TargetState& ts, TimestampMs due, TimestampMs now) {
     }
     c.running = true;
     const uint64_t id = c.id;
-    const std::string targetName = ts.target->name;
     const Duration timeout = c.status.timeout;
-    http_->start(*c.http, timeout, [this, cfg, id, targetName](ProbeResult r) {
-      auto it = targets_.find(targetName);
-      if (it == targets_.end()) return;  // removed by a reload while in flight
-      for (auto& cp2 : it->second->checks) {
-        if (cp2->id != id) continue;
-        Check& c2 = *cp2;
+    http_->start(*c.http, timeout, [this, cfg, id](ProbeResult r) {
+      auto it = checksById_.find(id);
+      if (it == checksById_.end()) return;  // removed by a reload while in flight
+      {
+        Check& c2 = *it->second;
         const TimestampMs t = clock_.nowMs();
         c2.running = false;
         c2.recorder->record(r, t);
         if (!r.success()) {
-          LOG_DEBUG("probe failed", {"target", targetName}, {"url", c2.status.url},
+          LOG_DEBUG("probe failed", {"target", c2.status.target}, {"url", c2.status.url},
                     {"result", std::string(toString(r.reason))}, {"err", r.error});
         }
         c2.status.lastRun = t;
@@ -230,7 +235,6 @@ void Agent::startTarget(TargetState& ts, TimestampMs due, TimestampMs now) {
           c2.done = true;
           updateReady();
         }
-        return;
       }
     });
   }

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "agent/app/recorder.h"
@@ -86,6 +87,8 @@ class Agent {
   series::SeriesRef targetsRef_ = series::kNoSeries;
   std::shared_ptr<const config::Config> config_;
   std::map<std::string, std::unique_ptr<TargetState>> targets_;
+  std::vector<TargetState*> schedule_;  // by scheduler index (= config order)
+  std::unordered_map<uint64_t, Check*> checksById_;  // completions find their check in O(1)
   EventLoop::TimerId tickTimer_ = 0;
   uint64_t missedSeen_ = 0;
   std::atomic<bool> ready_{false};

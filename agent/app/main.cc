@@ -2,6 +2,7 @@
 // Prometheus and pages the on-call engineer. See SPEC.md §1 for the command line.
 
 #include <curl/curl.h>
+#include <malloc.h>
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
@@ -42,6 +43,10 @@ int checkConfig(const std::string& file) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // The probe loop allocates and frees a little per probe; without this glibc keeps shrinking
+  // and regrowing the thread's heap (an mprotect per probe at high rates).
+  mallopt(M_TRIM_THRESHOLD, 64 << 20);
+  mallopt(M_TOP_PAD, 4 << 20);
   curl_global_init(CURL_GLOBAL_DEFAULT);
   CLI::App app{"vigil: health monitoring and alerting agent", "vigil"};
   app.require_subcommand(1);

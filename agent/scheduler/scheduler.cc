@@ -26,38 +26,38 @@ TimestampMs nextSlot(TimestampMs now, Duration interval, Duration offset) {
 }
 
 void Scheduler::setTargets(const std::vector<Entry>& targets, TimestampMs now) {
-  ++generation_;
-  std::unordered_map<std::string, State> next;
+  std::vector<State> next;
+  std::unordered_map<std::string, uint32_t> byName;
   next.reserve(targets.size());
+  byName.reserve(targets.size());
   for (const auto& t : targets) {
     State s;
+    s.name = t.name;
     s.interval = t.interval;
     s.offset = scheduleOffset(t.name, t.interval);
-    auto old = entries_.find(t.name);
-    if (old != entries_.end() && old->second.interval == t.interval) {
-      s.due = old->second.due;
+    auto old = byName_.find(t.name);
+    if (old != byName_.end() && entries_[old->second].interval == t.interval) {
+      s.due = entries_[old->second].due;
     } else {
       s.due = nextSlot(now, t.interval, s.offset);
     }
-    s.generation = generation_;
-    next.emplace(t.name, s);
+    byName.emplace(t.name, static_cast<uint32_t>(next.size()));
+    next.push_back(std::move(s));
   }
   entries_ = std::move(next);
-  heap_ = {};
-  for (const auto& [name, s] : entries_) heap_.push(HeapItem{s.due, s.generation, name});
+  byName_ = std::move(byName);
+  std::vector<HeapItem> items;
+  items.reserve(entries_.size());
+  for (uint32_t i = 0; i < entries_.size(); ++i) items.push_back(HeapItem{entries_[i].due, i});
+  heap_ = decltype(heap_)(std::greater<>{}, std::move(items));
 }
 
 TimestampMs Scheduler::runDue(TimestampMs now, const StartFn& start) {
   while (!heap_.empty() && heap_.top().due <= now) {
     HeapItem item = heap_.top();
     heap_.pop();
-    auto it = entries_.find(item.name);
-    if (it == entries_.end() || it->second.generation != item.generation ||
-        it->second.due != item.due) {
-      continue;  // stale heap entry from before a reload
-    }
-    State& s = it->second;
-    start(item.name, s.due, now);
+    State& s = entries_[item.index];
+    start(item.index, s.due, now);
     TimestampMs next = s.due + s.interval.count();
     if (next <= now) {
       // More than an interval late (a stalled loop, a suspended VM): skip to the next slot
@@ -67,28 +67,16 @@ TimestampMs Scheduler::runDue(TimestampMs now, const StartFn& start) {
       next = nextSlot(now + 1, s.interval, s.offset);
     }
     s.due = next;
-    heap_.push(HeapItem{s.due, s.generation, item.name});
+    heap_.push(HeapItem{s.due, item.index});
   }
-  return heap_.empty() ? -1 : heap_.top().due;
+  return nextDue();
 }
 
-TimestampMs Scheduler::nextDue() {
-  // Drop heap entries made stale by setTargets before answering.
-  while (!heap_.empty()) {
-    const HeapItem& top = heap_.top();
-    auto it = entries_.find(top.name);
-    if (it != entries_.end() && it->second.generation == top.generation &&
-        it->second.due == top.due) {
-      return top.due;
-    }
-    heap_.pop();
-  }
-  return -1;
-}
+TimestampMs Scheduler::nextDue() { return heap_.empty() ? -1 : heap_.top().due; }
 
 TimestampMs Scheduler::dueOf(const std::string& name) const {
-  auto it = entries_.find(name);
-  return it == entries_.end() ? -1 : it->second.due;
+  auto it = byName_.find(name);
+  return it == byName_.end() ? -1 : entries_[it->second].due;
 }
 
 }  // namespace vigil

@@ -32,8 +32,9 @@ class Scheduler {
     Duration interval{0};
   };
 
-  /// Called for each target that is due: its name, the time it was due and the time it started.
-  using StartFn = std::function<void(const std::string& name, TimestampMs due, TimestampMs now)>;
+  /// Called for each target that is due: its index in the setTargets() list, the time it was due
+  /// and the time it started.
+  using StartFn = std::function<void(size_t index, TimestampMs due, TimestampMs now)>;
 
   /// Replaces the schedule. Targets that stay (same name and interval) keep their next due time,
   /// so a reload neither probes everything at once nor skips a round; new ones start at their
@@ -55,21 +56,20 @@ class Scheduler {
 
  private:
   struct State {
+    std::string name;
     Duration interval{0};
     Duration offset{0};
     TimestampMs due = 0;
-    uint64_t generation = 0;  // invalidates heap entries after setTargets
   };
   struct HeapItem {
     TimestampMs due;
-    uint64_t generation;
-    std::string name;
+    uint32_t index;
     bool operator>(const HeapItem& o) const { return due > o.due; }
   };
 
-  std::unordered_map<std::string, State> entries_;
+  std::vector<State> entries_;
+  std::unordered_map<std::string, uint32_t> byName_;
   std::priority_queue<HeapItem, std::vector<HeapItem>, std::greater<>> heap_;
-  uint64_t generation_ = 0;
   uint64_t missed_ = 0;
 };
 

@@ -100,9 +100,11 @@ Duration SeriesStore::retention() const {
 }
 
 uint32_t SeriesStore::familyIndexLocked(std::string_view metricName) {
-  if (auto it = familyByName_.find(metricName); it != familyByName_.end()) {
-    return it->second;
+  auto exact = familyByName_.find(metricName);
+  if (exact != familyByName_.end() && families_[exact->second].type != MetricType::kUntyped) {
+    return exact->second;
   }
+  // x_bucket, x_sum and x_count belong to histogram x when x is described as one.
   for (std::string_view suffix : kHistogramSuffixes) {
     if (metricName.size() > suffix.size() && metricName.ends_with(suffix)) {
       auto base = metricName.substr(0, metricName.size() - suffix.size());
@@ -112,6 +114,7 @@ uint32_t SeriesStore::familyIndexLocked(std::string_view metricName) {
       }
     }
   }
+  if (exact != familyByName_.end()) return exact->second;
   uint32_t idx = static_cast<uint32_t>(families_.size());
   families_.push_back(FamilyInfo{std::string(metricName), MetricType::kUntyped, ""});
   familyMembers_.emplace_back();

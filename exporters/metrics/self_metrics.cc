@@ -59,7 +59,7 @@ constexpr Description kDescriptions[] = {
      "Memory information field SwapTotal_bytes."},
     {names::kNodeMemorySwapFreeBytes, MetricType::kGauge,
      "Memory information field SwapFree_bytes."},
-    {names::kNodeVmstatOomKill, MetricType::kCounter, "/proc/vmstat information field oom_kill."},
+    {names::kNodeVmstatOomKill, MetricType::kUntyped, "/proc/vmstat information field oom_kill."},
     {names::kPoolMembers, MetricType::kGauge, "Targets configured in the pool"},
     {names::kPoolMembersInRotation, MetricType::kGauge,
      "Pool members the load balancer is sending traffic to"},
