@@ -262,7 +262,18 @@ void SeriesStore::appendBatch(std::span<const std::pair<SeriesRef, double>> valu
 }
 
 void SeriesStore::compact(TimestampMs now) {
+  std::unique_lock gc(gcMu_, std::try_to_lock);
   std::unique_lock lock(mu_);
+  if (!gc.owns_lock()) {
+    // A scrape is formatting a snapshot that points at these series' labels: delete nothing
+    // now; the next round will.
+    if (options_.retention.count() > 0) {
+      for (Series& s : series_) {
+        if (s.live && s.count > 0) trimLocked(s, now);
+      }
+    }
+    return;
+  }
   const TimestampMs cutoff = now - options_.retention.count();
   std::vector<SeriesRef> still;
   for (SeriesRef r : released_) {
@@ -330,6 +341,32 @@ void SeriesStore::visitFamilies(
     }
     if (!views.empty()) fn(families_[idx], views);
   }
+}
+
+SeriesStore::Snapshot::~Snapshot() {
+  if (store_ != nullptr) store_->gcMu_.unlock_shared();
+}
+
+SeriesStore::Snapshot SeriesStore::snapshotLatest() const {
+  gcMu_.lock_shared();
+  Snapshot snap(this);
+  std::shared_lock lock(mu_);
+  symbols_.views(snap.strings_);
+  snap.families.reserve(familyByName_.size());
+  for (const auto& [name, idx] : familyByName_) {
+    Snapshot::Family fam;
+    for (SeriesRef r : familyMembers_[idx]) {
+      const Series& s = series_[r];
+      if (s.count == 0) continue;
+      const Sample& last = s.ring[(s.start + s.count - 1) % s.ring.size()];
+      if (isStaleNaN(last.v)) continue;
+      fam.items.push_back(Snapshot::Item{s.labels, last.v});
+    }
+    if (fam.items.empty()) continue;
+    fam.info = families_[idx];
+    snap.families.push_back(std::move(fam));
+  }
+  return snap;
 }
 
 void SeriesStore::visitSeries(std::string_view name,

@@ -16,6 +16,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "agent/core/clock.h"
@@ -116,8 +117,43 @@ class SeriesStore {
     }
   };
 
+  /// The latest value of every exported series, copied out under a short lock so that formatting
+  /// a large scrape never blocks the probe loop. While a snapshot exists compact() deletes
+  /// nothing, so the label strings it points into stay valid. Families are sorted by name;
+  /// series whose latest sample is a staleness marker are left out.
+  class Snapshot {
+   public:
+    struct Item {
+      std::span<const LabelPair> labelIds;
+      double value;
+    };
+    struct Family {
+      FamilyInfo info;
+      std::vector<Item> items;
+    };
+    std::vector<Family> families;
+    /// The string of a label id in `items` (copied views: reading the live symbol table
+    /// outside the store's lock would race with interning).
+    std::string_view str(SymbolId id) const { return strings_[id]; }
+
+    Snapshot(Snapshot&& o) noexcept
+        : families(std::move(o.families)),
+          strings_(std::move(o.strings_)),
+          store_(std::exchange(o.store_, nullptr)) {}
+    Snapshot& operator=(Snapshot&&) = delete;
+    ~Snapshot();
+
+   private:
+    friend class SeriesStore;
+    explicit Snapshot(const SeriesStore* store) : store_(store) {}
+    std::vector<std::string_view> strings_;
+    const SeriesStore* store_;
+  };
+  Snapshot snapshotLatest() const;
+
   /// Visits every family (sorted by name) with its series, for exposition. Series whose latest
-  /// sample is a staleness marker are skipped.
+  /// sample is a staleness marker are skipped. Holds the read lock throughout: prefer
+  /// snapshotLatest() for large outputs.
   void visitFamilies(
       const std::function<void(const FamilyInfo&, const std::vector<SeriesView>&)>& fn) const;
 
@@ -153,6 +189,9 @@ class SeriesStore {
 
   Options options_;
   mutable std::shared_mutex mu_;
+  // Readers of a Snapshot hold this shared; compact() deletes series only when it can take it
+  // exclusively (it skips a round rather than wait for a slow scrape).
+  mutable std::shared_mutex gcMu_;
   std::vector<Series> series_;
   std::vector<SeriesRef> free_;
   std::unordered_multimap<uint64_t, SeriesRef> byHash_;

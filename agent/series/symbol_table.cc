@@ -35,6 +35,12 @@ void SymbolTable::release(SymbolId id) {
   }
 }
 
+void SymbolTable::views(std::vector<std::string_view>& out) const {
+  out.clear();
+  out.reserve(strings_.size());
+  for (const auto& s : strings_) out.emplace_back(s);
+}
+
 size_t SymbolTable::bytes() const {
   size_t b = index_.size() * (sizeof(std::string_view) + sizeof(SymbolId) + 16) +
              strings_.size() * (sizeof(std::string) + sizeof(uint32_t));

@@ -27,6 +27,8 @@ class SymbolTable {
   void retain(SymbolId id) { ++refs_[id]; }
   void release(SymbolId id);
   size_t size() const { return index_.size(); }
+  /// A view of every slot's string, indexed by id (freed slots are empty).
+  void views(std::vector<std::string_view>& out) const;
   /// Bytes held by strings and the index (an estimate for the store's memory figure).
   size_t bytes() const;
 

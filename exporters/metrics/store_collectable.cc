@@ -2,6 +2,7 @@
 
 #include <prometheus/text_serializer.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <map>
@@ -15,6 +16,7 @@ namespace {
 using prometheus::ClientMetric;
 using prometheus::MetricFamily;
 using prometheus::MetricType;
+using Snapshot = series::SeriesStore::Snapshot;
 
 MetricType promType(series::MetricType t) {
   switch (t) {
@@ -26,15 +28,6 @@ MetricType promType(series::MetricType t) {
   return MetricType::Untyped;
 }
 
-void copyLabels(const series::SeriesStore::SeriesView& v, ClientMetric& m, bool skipLe) {
-  m.label.reserve(v.labelCount());
-  for (size_t i = 0; i < v.labelCount(); ++i) {
-    std::string_view n = v.labelName(i);
-    if (n == kMetricNameLabel || (skipLe && n == "le")) continue;
-    m.label.push_back(ClientMetric::Label{std::string(n), std::string(v.labelValue(i))});
-  }
-}
-
 double parseBound(std::string_view le) {
   if (le == "+Inf") return INFINITY;
   return std::strtod(std::string(le).c_str(), nullptr);
@@ -42,38 +35,47 @@ double parseBound(std::string_view le) {
 
 // Histograms are stored as Prometheus stores them (_bucket{le}, _sum, _count series); the
 // serializer wants one ClientMetric per label set, so the parts are joined back here.
-void collectHistogram(const series::FamilyInfo& f,
-                      const std::vector<series::SeriesStore::SeriesView>& views,
-                      MetricFamily& out) {
+void collectHistogram(const Snapshot& snap, const Snapshot::Family& f, MetricFamily& out) {
   std::map<std::string, size_t> byKey;
-  const std::string bucketName = f.name + "_bucket";
-  const std::string sumName = f.name + "_sum";
-  const std::string countName = f.name + "_count";
-  for (const auto& v : views) {
+  const std::string bucketName = f.info.name + "_bucket";
+  const std::string sumName = f.info.name + "_sum";
+  const std::string countName = f.info.name + "_count";
+  for (const auto& item : f.items) {
     std::string key;
-    for (size_t i = 0; i < v.labelCount(); ++i) {
-      std::string_view n = v.labelName(i);
-      if (n == kMetricNameLabel || n == "le") continue;
-      key += n;
+    std::string_view name, le;
+    for (const auto& [n, v] : item.labelIds) {
+      std::string_view ln = snap.str(n);
+      if (ln == kMetricNameLabel) {
+        name = snap.str(v);
+        continue;
+      }
+      if (ln == "le") {
+        le = snap.str(v);
+        continue;
+      }
+      key += ln;
       key += '\xff';
-      key += v.labelValue(i);
+      key += snap.str(v);
       key += '\xff';
     }
     auto [it, inserted] = byKey.try_emplace(key, out.metric.size());
     if (inserted) {
-      out.metric.emplace_back();
-      copyLabels(v, out.metric.back(), true);
+      ClientMetric m;
+      for (const auto& [n, v] : item.labelIds) {
+        std::string_view ln = snap.str(n);
+        if (ln == kMetricNameLabel || ln == "le") continue;
+        m.label.push_back(ClientMetric::Label{std::string(ln), std::string(snap.str(v))});
+      }
+      out.metric.push_back(std::move(m));
     }
     ClientMetric& m = out.metric[it->second];
-    const std::string_view name = v.label(kMetricNameLabel);
-    const double value = v.latest()->v;
     if (name == bucketName) {
       m.histogram.bucket.push_back(
-          ClientMetric::Bucket{static_cast<uint64_t>(value), parseBound(v.label("le"))});
+          ClientMetric::Bucket{static_cast<uint64_t>(item.value), parseBound(le)});
     } else if (name == sumName) {
-      m.histogram.sample_sum = value;
+      m.histogram.sample_sum = item.value;
     } else if (name == countName) {
-      m.histogram.sample_count = static_cast<uint64_t>(value);
+      m.histogram.sample_count = static_cast<uint64_t>(item.value);
     }
   }
   for (auto& m : out.metric) {
@@ -84,42 +86,56 @@ void collectHistogram(const series::FamilyInfo& f,
   }
 }
 
+MetricFamily toFamily(const Snapshot& snap, const Snapshot::Family& f) {
+  MetricFamily mf;
+  mf.name = f.info.name;
+  mf.help = f.info.help;
+  mf.type = promType(f.info.type);
+  if (f.info.type == series::MetricType::kHistogram) {
+    collectHistogram(snap, f, mf);
+    return mf;
+  }
+  mf.metric.reserve(f.items.size());
+  for (const auto& item : f.items) {
+    ClientMetric m;
+    m.label.reserve(item.labelIds.size());
+    for (const auto& [n, v] : item.labelIds) {
+      std::string_view ln = snap.str(n);
+      if (ln == kMetricNameLabel) continue;
+      m.label.push_back(ClientMetric::Label{std::string(ln), std::string(snap.str(v))});
+    }
+    switch (f.info.type) {
+      case series::MetricType::kGauge: m.gauge.value = item.value; break;
+      case series::MetricType::kCounter: m.counter.value = item.value; break;
+      default: m.untyped.value = item.value; break;
+    }
+    mf.metric.push_back(std::move(m));
+  }
+  return mf;
+}
+
 }  // namespace
 
 std::vector<MetricFamily> StoreCollectable::Collect() const {
+  const Snapshot snap = store_.snapshotLatest();
   std::vector<MetricFamily> families;
-  store_.visitFamilies([&](const series::FamilyInfo& f,
-                           const std::vector<series::SeriesStore::SeriesView>& views) {
-    MetricFamily mf;
-    mf.name = f.name;
-    mf.help = f.help;
-    mf.type = promType(f.type);
-    if (f.type == series::MetricType::kHistogram) {
-      collectHistogram(f, views, mf);
-    } else {
-      mf.metric.reserve(views.size());
-      for (const auto& v : views) {
-        ClientMetric m;
-        copyLabels(v, m, false);
-        const double value = v.latest()->v;
-        switch (f.type) {
-          case series::MetricType::kGauge: m.gauge.value = value; break;
-          case series::MetricType::kCounter: m.counter.value = value; break;
-          default: m.untyped.value = value; break;
-        }
-        mf.metric.push_back(std::move(m));
-      }
-    }
-    families.push_back(std::move(mf));
-  });
+  families.reserve(snap.families.size());
+  for (const auto& f : snap.families) families.push_back(toFamily(snap, f));
   return families;
 }
 
 std::string renderMetrics(const series::SeriesStore& store) {
-  StoreCollectable c(store);
+  // One family at a time through prometheus-cpp's serializer: the intermediate ClientMetric
+  // objects of a 10,000-target scrape would otherwise take several times the output's size.
+  const Snapshot snap = store.snapshotLatest();
+  const prometheus::TextSerializer serializer;
   std::ostringstream out;
-  prometheus::TextSerializer().Serialize(out, c.Collect());
-  return out.str();
+  std::vector<MetricFamily> one(1);
+  for (const auto& f : snap.families) {
+    one[0] = toFamily(snap, f);
+    serializer.Serialize(out, one);
+  }
+  return std::move(out).str();
 }
 
 }  // namespace vigil::metrics
