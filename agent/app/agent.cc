@@ -42,7 +42,7 @@ Agent::Agent(series::SeriesStore& store, const Clock& clock, Options options)
     : store_(store), clock_(clock), options_(std::move(options)) {
   metrics::describeAll(store_);
   http_ = std::make_unique<HttpProber>(loop_);
-  counters_ = std::make_unique<ProbeCounters>(store_);
+  counters_ = std::make_unique<ProbeCounters>(store_, clock_.nowMs());
   self_ = std::make_unique<metrics::SelfMetrics>(store_, options_.version, options_.revision,
                                                  options_.buildDate);
   lag_ = std::make_unique<series::StoreHistogram>(store_, names::kProbeScheduleLagSeconds,

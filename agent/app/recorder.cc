@@ -13,8 +13,8 @@ Labels named(Labels labels, std::string_view name) {
 
 }  // namespace
 
-ProbeCounters::ProbeCounters(series::SeriesStore& store) : store_(store) {
-  // Pre-create every HTTP outcome so rate() sees zeros rather than absent series.
+ProbeCounters::ProbeCounters(series::SeriesStore& store, TimestampMs now) : store_(store) {
+  // Pre-create every HTTP outcome at zero so rate() sees zeros rather than absent series.
   for (FailureReason r : kAllFailureReasons) {
     if (r == FailureReason::kAuth || r == FailureReason::kHostKey || r == FailureReason::kParse) {
       continue;
@@ -25,6 +25,7 @@ ProbeCounters::ProbeCounters(series::SeriesStore& store) : store_(store) {
                                                   {std::string(names::kResult),
                                                    std::string(toString(r))}}));
   }
+  for (auto& [key, counter] : counters_) counter.touch(now);
 }
 
 void ProbeCounters::count(std::string_view probe, FailureReason reason, TimestampMs t) {

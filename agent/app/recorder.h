@@ -20,7 +20,8 @@ namespace vigil {
 /// Counters shared by every check: vigil_probes_total{probe,result}. Not thread-safe.
 class ProbeCounters {
  public:
-  explicit ProbeCounters(series::SeriesStore& store);
+  /// Creates the HTTP outcome counters at zero, written at `now`.
+  ProbeCounters(series::SeriesStore& store, TimestampMs now);
   void count(std::string_view probe, FailureReason reason, TimestampMs t);
   double value(std::string_view probe, FailureReason reason) const;
 

@@ -122,10 +122,10 @@ void setFd(int fd) { gFd = fd; }
 bool enabled(Level level) { return level >= gLevel.load(std::memory_order_relaxed); }
 
 void write(Level level, std::string_view msg, std::initializer_list<Field> fields,
-           const std::source_location& loc) {
+           SourceLoc loc) {
   std::string line;
   line.reserve(160);
-  std::string caller = fmt::format("{}:{}", baseName(loc.file_name()), loc.line());
+  std::string caller = fmt::format("{}:{}", baseName(loc.file), loc.line);
   if (gFormat.load() == Format::kJson) {
     line += "{\"level\":";
     appendJsonString(line, levelName(level));

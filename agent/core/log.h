@@ -4,7 +4,6 @@
 // JSON object per line. Thread-safe; each line is written with one write(2).
 
 #include <initializer_list>
-#include <source_location>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -27,14 +26,22 @@ bool enabled(Level level);
 
 using Field = std::pair<std::string_view, std::string>;
 
+/// Where a log line comes from. std::source_location would do, but clang 14 cannot compile
+/// libstdc++ 12's version of it, and the fuzz build uses clang.
+struct SourceLoc {
+  const char* file;
+  int line;
+};
+
 /// Writes one line. `fields` values are quoted/escaped as the format needs.
 void write(Level level, std::string_view msg, std::initializer_list<Field> fields,
-           const std::source_location& loc);
+           SourceLoc loc);
 
 #define VIGIL_LOG(level, msg, ...)                                                     \
   do {                                                                                 \
     if (::vigil::log::enabled(level)) {                                                \
-      ::vigil::log::write(level, msg, {__VA_ARGS__}, std::source_location::current()); \
+      ::vigil::log::write(level, msg, {__VA_ARGS__},                                    \
+                          ::vigil::log::SourceLoc{__FILE__, __LINE__});                  \
     }                                                                                  \
   } while (0)
 #define LOG_DEBUG(msg, ...) VIGIL_LOG(::vigil::log::Level::kDebug, msg __VA_OPT__(, ) __VA_ARGS__)

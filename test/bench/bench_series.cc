@@ -29,7 +29,7 @@ vigil::ProbeResult httpResult(int status) {
 }
 
 struct Fleet {
-  explicit Fleet(int n) : counters(store) {
+  explicit Fleet(int n) : counters(store, 0) {
     vigil::metrics::describeAll(store);
     targets.resize(n);
     for (int i = 0; i < n; ++i) {

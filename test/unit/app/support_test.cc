@@ -1,0 +1,42 @@
+#include <catch2/catch.hpp>
+
+#include "agent/app/support.h"
+
+using namespace vigil::config;
+
+TEST_CASE("settings this build cannot run are rejected with their position") {
+  Config cfg;
+  cfg.file = "vigil.yaml";
+  REQUIRE(vigil::checkSupported(cfg).ok());
+
+  SECTION("memory over SSH") {
+    Target t;
+    t.name = "web-01";
+    MemoryCheck m;
+    m.source = MemoryCheck::Source::kSsh;
+    m.position = Position{"vigil.yaml", 7, 5};
+    t.memory = m;
+    cfg.targets.push_back(t);
+    auto st = vigil::checkSupported(cfg);
+    REQUIRE_FALSE(st.ok());
+    REQUIRE(st.error().format() == "vigil.yaml:7:5: memory.ssh is not supported by this build yet");
+  }
+  SECTION("local memory is supported") {
+    Target t;
+    t.memory = MemoryCheck{};
+    cfg.targets.push_back(t);
+    REQUIRE(vigil::checkSupported(cfg).ok());
+  }
+  SECTION("rule files") {
+    cfg.ruleFiles = {"rules/*.yaml"};
+    REQUIRE(vigil::checkSupported(cfg).error().message.find("not supported") != std::string::npos);
+  }
+  SECTION("a load balancer") {
+    Pool p;
+    p.loadBalancer = LoadBalancer{"http://lb/stats;csv", "web"};
+    p.position = Position{"vigil.yaml", 3, 5};
+    cfg.pools.push_back(p);
+    REQUIRE(vigil::checkSupported(cfg).error().format() ==
+            "vigil.yaml:3:5: pools.load_balancer is not supported by this build yet");
+  }
+}
