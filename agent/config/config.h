@@ -1,6 +1,7 @@
 #pragma once
-// The typed configuration (SPEC §2). Parsed once from YAML by loadConfig(); every field has
-// its documented default here, so a struct built in a test is a valid starting point.
+// The typed configuration (SPEC §2). Parsed once from YAML by loadConfigFile() or parseConfig()
+// (loader.h); every field has its documented default here, so a struct built in a test is a
+// valid starting point.
 
 #include <cstdint>
 #include <map>
@@ -112,6 +113,15 @@ struct Receiver {
   Position position;
 };
 
+/// One Alertmanager label matcher, parsed from `matchers:` (see matcher.h).
+struct Matcher {
+  enum class Op { kEqual, kNotEqual, kRegexMatch, kRegexNoMatch };
+  std::string name;
+  Op op = Op::kEqual;
+  std::string value;  ///< unquoted; for regex ops the pattern, valid RE2, to be anchored by users
+  bool operator==(const Matcher&) const = default;
+};
+
 struct Route {
   std::string receiver;                 ///< inherited from the parent when empty
   std::vector<std::string> groupBy;     ///< "..." means every label
@@ -119,6 +129,7 @@ struct Route {
   std::optional<Duration> groupInterval;  ///< inherited when unset (root default 5m)
   std::optional<Duration> repeatInterval; ///< inherited when unset (root default 4h)
   std::vector<std::string> matchers;    ///< Alertmanager matcher syntax, e.g. severity="page"
+  std::vector<Matcher> parsedMatchers;  ///< every matcher of `matchers`, parsed and validated
   bool continueMatching = false;        ///< `continue:`
   std::vector<Route> routes;
   Position position;
