@@ -47,6 +47,9 @@ int main(int argc, char** argv) {
   // and regrowing the thread's heap (an mprotect per probe at high rates).
   mallopt(M_TRIM_THRESHOLD, 64 << 20);
   mallopt(M_TOP_PAD, 4 << 20);
+  // Web worker threads would each get an arena of their own; a scrape's short-lived buffers
+  // then pin memory in several arenas at once.
+  mallopt(M_ARENA_MAX, 2);
   curl_global_init(CURL_GLOBAL_DEFAULT);
   CLI::App app{"vigil: health monitoring and alerting agent", "vigil"};
   app.require_subcommand(1);

@@ -124,18 +124,50 @@ std::vector<MetricFamily> StoreCollectable::Collect() const {
   return families;
 }
 
-std::string renderMetrics(const series::SeriesStore& store) {
-  // One family at a time through prometheus-cpp's serializer: the intermediate ClientMetric
-  // objects of a 10,000-target scrape would otherwise take several times the output's size.
+void renderMetrics(const series::SeriesStore& store,
+                   const std::function<void(std::string_view)>& sink) {
+  // Through prometheus-cpp's serializer a family at a time, and large families in batches: the
+  // intermediate ClientMetric objects of a 10,000-target scrape would otherwise take several
+  // times the size of the output, and the output itself is streamed, never held whole.
+  constexpr size_t kBatch = 512;
   const Snapshot snap = store.snapshotLatest();
   const prometheus::TextSerializer serializer;
-  std::ostringstream out;
   std::vector<MetricFamily> one(1);
+  std::ostringstream out;
   for (const auto& f : snap.families) {
-    one[0] = toFamily(snap, f);
-    serializer.Serialize(out, one);
+    if (f.info.type == series::MetricType::kHistogram || f.items.size() <= kBatch) {
+      one[0] = toFamily(snap, f);
+      out.str("");
+      serializer.Serialize(out, one);
+      sink(out.view());
+      continue;
+    }
+    Snapshot::Family part;
+    part.info = f.info;
+    for (size_t first = 0; first < f.items.size(); first += kBatch) {
+      const size_t last = std::min(f.items.size(), first + kBatch);
+      part.items.assign(f.items.begin() + static_cast<std::ptrdiff_t>(first),
+                        f.items.begin() + static_cast<std::ptrdiff_t>(last));
+      one[0] = toFamily(snap, part);
+      out.str("");
+      serializer.Serialize(out, one);
+      std::string_view text = out.view();
+      if (first > 0) {
+        // HELP and TYPE belong once per family: drop the batch's header lines.
+        while (text.starts_with("# ")) {
+          const auto nl = text.find('\n');
+          text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
+        }
+      }
+      sink(text);
+    }
   }
-  return std::move(out).str();
+}
+
+std::string renderMetrics(const series::SeriesStore& store) {
+  std::string out;
+  renderMetrics(store, [&out](std::string_view chunk) { out += chunk; });
+  return out;
 }
 
 }  // namespace vigil::metrics

@@ -5,6 +5,9 @@
 #include <prometheus/collectable.h>
 #include <prometheus/metric_family.h>
 
+#include <functional>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "agent/series/series_store.h"
@@ -21,7 +24,12 @@ class StoreCollectable final : public prometheus::Collectable {
   const series::SeriesStore& store_;
 };
 
-/// The whole exposition (text format 0.0.4) of `store`.
+/// The exposition (text format 0.0.4) of `store`, handed to `sink` in pieces as it is made.
+/// Holds no store lock while formatting (see SeriesStore::snapshotLatest).
+void renderMetrics(const series::SeriesStore& store,
+                   const std::function<void(std::string_view)>& sink);
+
+/// The whole exposition as one string (tests, small stores).
 std::string renderMetrics(const series::SeriesStore& store);
 
 }  // namespace vigil::metrics

@@ -106,8 +106,26 @@ int WebServer::handle(mg_connection* conn) {
 
   if (path == "/metrics") {
     if (!get) return reply(conn, 405, kText, "use GET\n");
-    return reply(conn, 200, "text/plain; version=0.0.4; charset=utf-8",
-                 metrics::renderMetrics(store_));
+    // Streamed with chunked encoding: a 10,000-target scrape is tens of MB, and building it
+    // whole would double the agent's peak memory for no benefit.
+    mg_printf(conn,
+              "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n"
+              "Transfer-Encoding: chunked\r\nCache-Control: no-cache\r\nConnection: close\r\n\r\n");
+    if (method == "HEAD") {
+      mg_send_chunk(conn, "", 0);
+      return 200;
+    }
+    std::string pending;
+    metrics::renderMetrics(store_, [&](std::string_view piece) {
+      pending += piece;
+      if (pending.size() >= (64 << 10)) {
+        mg_send_chunk(conn, pending.data(), static_cast<unsigned>(pending.size()));
+        pending.clear();
+      }
+    });
+    if (!pending.empty()) mg_send_chunk(conn, pending.data(), static_cast<unsigned>(pending.size()));
+    mg_send_chunk(conn, "", 0);
+    return 200;
   }
   if (path == "/-/healthy") return reply(conn, 200, kText, "vigil is Healthy.\n");
   if (path == "/-/ready") {
