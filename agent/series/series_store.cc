@@ -171,7 +171,6 @@ SeriesRef SeriesStore::ref(const Labels& labels) {
   s.hash = h;
   s.owners = 1;
   s.live = true;
-  s.ring.reserve(1);
   byHash_.emplace(h, r);
   std::string_view name = hasName ? symbols_.str(nameSym) : std::string_view{};
   s.family = familyIndexLocked(name);
@@ -227,19 +226,17 @@ void SeriesStore::appendLocked(Series& s, TimestampMs t, double v) {
   trimLocked(s, t);
   if (s.count == s.ring.size()) {
     if (s.ring.size() < cap) {
-      // Grow: unroll the ring into a larger vector in time order.
-      std::vector<Sample> bigger;
-      bigger.reserve(std::min(cap, std::max<size_t>(4, s.ring.size() * 2)));
-      for (uint32_t i = 0; i < s.count; ++i) bigger.push_back(s.ring[(s.start + i) % s.ring.size()]);
-      bigger.resize(bigger.capacity());
-      s.ring = std::move(bigger);
+      // Grow: unroll the ring into a larger buffer in time order.
+      const size_t newCap = std::min(cap, std::max<size_t>(4, s.ring.size() * 2));
+      auto bigger = std::make_unique<Sample[]>(newCap);
+      for (uint32_t i = 0; i < s.count; ++i) bigger[i] = s.ring[(s.start + i) % s.ring.size()];
+      s.ring.many = std::move(bigger);
+      s.ring.cap = static_cast<uint32_t>(newCap);
       s.start = 0;
-    } else if (s.count > 0) {
+    } else {
       // Full at the cap: overwrite the oldest sample.
       s.start = static_cast<uint32_t>((s.start + 1) % s.ring.size());
       --s.count;
-    } else {
-      s.ring.resize(1);
     }
   }
   s.ring[(s.start + s.count) % s.ring.size()] = Sample{t, v};
@@ -322,6 +319,7 @@ SeriesStore::SeriesView SeriesStore::viewLocked(const Series& s) const {
   const size_t n = s.ring.size();
   const size_t first = std::min<size_t>(s.count, n - s.start);
   v.head = std::span<const Sample>(s.ring.data() + s.start, first);
+  // (tail wraps around to the start of the buffer)
   v.tail = std::span<const Sample>(s.ring.data(), s.count - first);
   return v;
 }
@@ -394,8 +392,8 @@ SeriesStore::Stats SeriesStore::stats() const {
     if (!s.live) continue;
     ++st.series;
     st.samples += s.count;
-    st.bytes += s.labels.capacity() * sizeof(LabelPair) + s.ring.capacity() * sizeof(Sample) +
-                2 * 16 /* two heap blocks' malloc overhead */ + 2 * sizeof(SeriesRef);
+    st.bytes += s.labels.capacity() * sizeof(LabelPair) + 16 /* the labels' malloc overhead */ +
+                (s.ring.cap > 1 ? s.ring.cap * sizeof(Sample) + 16 : 0) + 2 * sizeof(SeriesRef);
   }
   return st;
 }

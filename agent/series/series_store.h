@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <shared_mutex>
 #include <span>
 #include <string>
@@ -170,7 +171,18 @@ class SeriesStore {
  private:
   struct Series {
     std::vector<LabelPair> labels;  // interned: a series costs 8 bytes per label
-    std::vector<Sample> ring;
+    // Ring storage: one sample inline (the common case without retention costs no heap block),
+    // more on the heap once retention asks for history.
+    struct Ring {
+      Sample one;
+      std::unique_ptr<Sample[]> many;
+      uint32_t cap = 1;
+      Sample* data() { return cap == 1 ? &one : many.get(); }
+      const Sample* data() const { return cap == 1 ? &one : many.get(); }
+      size_t size() const { return cap; }
+      Sample& operator[](size_t i) { return data()[i]; }
+      const Sample& operator[](size_t i) const { return data()[i]; }
+    } ring;
     uint32_t start = 0;  // index of the oldest sample in ring
     uint32_t count = 0;
     uint32_t owners = 0;
