@@ -3,12 +3,16 @@
 
 Python 3 standard library only (asyncio). Loopback use only: it has no authentication.
 
-    faultserver.py [--listen HOST:PORT]... [--max-connections N] [--verbose]
+    faultserver.py [--listen HOST:PORT]... [--listen-tls HOST:PORT --tls-cert PEM --tls-key PEM]...
+                   [--max-connections N] [--verbose]
 
-Each --listen address is served (default 127.0.0.1:0). Once every listener is bound, one line per
-listener is printed and flushed on stdout, in the order given, before anything else:
+Each --listen address is served in plain HTTP (default 127.0.0.1:0 when no listener is given),
+each --listen-tls one in HTTPS with the given certificate chain and key. Once every listener is
+bound, one line per listener is printed and flushed on stdout, plain ones first, each kind in the
+order given, before anything else:
 
     listening 127.0.0.1:PORT
+    listening-tls 127.0.0.1:PORT
 
 so a caller that passed port 0 reads the chosen port from the first line(s). SIGTERM or SIGINT
 closes every listener and connection and exits 0.
@@ -27,6 +31,7 @@ Behaviour per request, chosen by path (the query string is ignored unless noted)
     /gzip-bomb/<bytes>    200, Content-Encoding: gzip, a small body that decodes to <bytes> zeros
     /redirect/<n>         302 to /redirect/<n-1>; /redirect/0 answers 200 "redirected\\n"
     /body/<text>          200 with the (percent-decoded) <text> as body
+    /echo                 200 whose body is the request line and headers, names in lower case
     /headers-flood[/<bytes>]  200 whose header block is <bytes> long (default 1 MiB), then "ok\\n"
     /-/control            GET: the current behaviour as JSON; POST: change it (see below)
     /-/stats              GET: counters as JSON; POST or DELETE: reset the counters
@@ -65,6 +70,7 @@ import functools
 import json
 import signal
 import socket
+import ssl
 import struct
 import sys
 import urllib.parse
@@ -415,10 +421,12 @@ class Conn(asyncio.Protocol):
                 if n <= 0:
                     return self.simple(200, "redirected\n")
                 return self.simple(302, f"redirect {n}\n", [("Location", f"/redirect/{n - 1}")])
+            if head == "echo" and not arg:
+                lines = [f"{method} {target}"] + [f"{k}: {v}" for k, v in headers.items()]
+                return self.simple(200, "\n".join(lines) + "\n", [("Content-Type", "text/plain")])
             if head == "body" and arg:
-                return self.answer({"status": 200,
-                                    "body": urllib.parse.unquote(target.split("/body/", 1)[1].split("?", 1)[0])},
-                                   query)
+                text = urllib.parse.unquote(url.path.split("/body/", 1)[1])
+                return self.answer({"status": 200, "body": text}, query)
         except ValueError:
             pass
         b = st.paths.get(path, st.default)
@@ -596,15 +604,22 @@ async def main_async(args):
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):  # before "listening": a caller may stop us at once
         loop.add_signal_handler(sig, stop.set)
+    ctx = None
+    if args.listen_tls:
+        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ctx.load_cert_chain(args.tls_cert, args.tls_key)
+    plain = args.listen or ([] if args.listen_tls else [("127.0.0.1", 0)])
     servers = []
-    for host, port in args.listen or [("127.0.0.1", 0)]:
-        srv = await loop.create_server(lambda: Conn(state), host, port, backlog=4096,
-                                       reuse_address=True)
-        servers.append(srv)
-    for srv in servers:
-        sock = srv.sockets[0]
-        h, p = sock.getsockname()[:2]
-        print(f"listening {h}:{p}" if ":" not in h else f"listening [{h}]:{p}", flush=True)
+    kinds = (("listening", plain, None), ("listening-tls", args.listen_tls or [], ctx))
+    for kind, addrs, tls in kinds:
+        for host, port in addrs:
+            srv = await loop.create_server(lambda: Conn(state), host, port, backlog=4096,
+                                           reuse_address=True, ssl=tls)
+            servers.append((kind, srv))
+    for kind, srv in servers:
+        h, p = srv.sockets[0].getsockname()[:2]
+        print(f"{kind} {h}:{p}" if ":" not in h else f"{kind} [{h}]:{p}", flush=True)
+    servers = [srv for _, srv in servers]
     await stop.wait()
     for srv in servers:
         srv.close()
@@ -621,13 +636,19 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--listen", action="append", type=parse_listen, metavar="HOST:PORT",
                     help="address to serve (repeatable; default 127.0.0.1:0)")
+    ap.add_argument("--listen-tls", action="append", type=parse_listen, metavar="HOST:PORT",
+                    help="address to serve HTTPS on (repeatable; needs --tls-cert and --tls-key)")
+    ap.add_argument("--tls-cert", help="PEM certificate chain for --listen-tls")
+    ap.add_argument("--tls-key", help="PEM private key for --listen-tls")
     ap.add_argument("--max-connections", type=int, default=20_000,
                     help="open connections at most; the excess is closed at once (default 20000)")
     ap.add_argument("--verbose", action="store_true", help="log each request on stderr")
     args = ap.parse_args()
+    if args.listen_tls and not (args.tls_cert and args.tls_key):
+        ap.error("--listen-tls needs --tls-cert and --tls-key")
     try:
         asyncio.run(main_async(args))
-    except OSError as e:
+    except (OSError, ssl.SSLError) as e:
         print(f"faultserver: {e}", file=sys.stderr)
         return 1
     return 0
