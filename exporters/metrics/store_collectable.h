@@ -32,4 +32,8 @@ void renderMetrics(const series::SeriesStore& store,
 /// The whole exposition as one string (tests, small stores).
 std::string renderMetrics(const series::SeriesStore& store);
 
+/// The exposition through prometheus-cpp's own TextSerializer over StoreCollectable: the
+/// reference renderMetrics() is tested against.
+std::string renderMetricsWithPrometheusCpp(const series::SeriesStore& store);
+
 }  // namespace vigil::metrics
