@@ -869,7 +869,9 @@ void Decoder::targets(const YAML::Node& n, const Config& c, std::vector<Target>&
     if (timeout) {
       t.timeout = *timeout;
     } else if (globalTimeoutSet_) {
-      t.timeout = c.global.timeout;
+      // Like Prometheus with scrape_timeout: an inherited timeout that does not fit a shorter
+      // target interval is shortened to fit (here to the default 80%), not an error.
+      t.timeout = c.global.timeout < t.interval ? c.global.timeout : defaultTimeout(t.interval);
     } else {
       t.timeout = defaultTimeout(t.interval);
     }

@@ -81,6 +81,11 @@ targets:
     CHECK(c.targets[1].timeout == Duration{4000});
     CHECK(c.targets[1].interval == Duration{60000});
   }
+  SECTION("an inherited global timeout too long for a target's interval is shortened to fit") {
+    Config c = mustParse("global: {timeout: 3s}\ntargets: [{name: a, interval: 2s}, {name: b}]\n");
+    CHECK(c.targets[0].timeout == Duration{1600});
+    CHECK(c.targets[1].timeout == Duration{3000});
+  }
   SECTION("a target interval below 3.75s gets 80% of it") {
     Config c = mustParse("targets: [{name: a, interval: 500ms}]\n");
     CHECK(c.targets[0].timeout == Duration{400});
@@ -392,8 +397,6 @@ TEST_CASE("every validation rule reports its exact message and position") {
        "t.yaml:3:21: targets[0].haproxy_server: set on a target that is in no pool"},
       {"target timeout equals interval", "targets:\n  - name: a\n    interval: 2s\n    timeout: 2s\n",
        "t.yaml:4:14: targets[0]: timeout 2s must be less than interval 2s"},
-      {"inherited timeout too long", "global: {timeout: 3s}\ntargets:\n  - name: a\n    interval: 2s\n",
-       "t.yaml:4:15: targets[0]: timeout 3s (from global.timeout) must be less than interval 2s"},
       {"target timeout above inherited interval", "targets:\n  - name: a\n    timeout: 6s\n",
        "t.yaml:3:14: targets[0]: timeout 6s must be less than interval 5s"},
       {"bad target interval", "targets:\n  - name: a\n    interval: 5 s\n",
