@@ -386,7 +386,7 @@ void SeriesStore::visitSeries(std::string_view name,
 SeriesStore::Stats SeriesStore::stats() const {
   std::shared_lock lock(mu_);
   Stats st;
-  st.bytes = symbols_.bytes() + series_.capacity() * sizeof(Series) +
+  st.bytes = symbols_.bytes() + series_.size() * sizeof(Series) +
              byHash_.size() * 48 + byHash_.bucket_count() * sizeof(void*);
   for (const Series& s : series_) {
     if (!s.live) continue;
