@@ -15,6 +15,10 @@
 #include "agent/app/version.h"
 #include "agent/config/loader.h"
 #include "agent/core/log.h"
+#include "agent/rules/alerting.h"
+#include "agent/rules/rule_test_runner.h"
+
+#include <iostream>
 
 namespace {
 
@@ -27,6 +31,17 @@ int checkConfig(const std::string& file) {
   if (vigil::Status st = vigil::checkSupported(*cfg); !st.ok()) {
     std::fprintf(stderr, "vigil: %s\n", st.error().format().c_str());
     return 2;
+  }
+  // Every rule file is parsed and its expressions checked, as promtool check config does.
+  for (const auto& path : cfg->ruleFilePaths) {
+    auto groups = vigil::rules::loadRuleGroups({path}, cfg->global.externalLabels);
+    if (!groups.ok()) {
+      std::fprintf(stderr, "vigil: %s\n", groups.error().format().c_str());
+      return 2;
+    }
+    size_t rules = 0;
+    for (const auto& g : *groups) rules += g.def().rules.size();
+    std::printf("%s: SUCCESS: %zu rules found\n", path.c_str(), rules);
   }
   size_t http = 0, memory = 0;
   for (const auto& t : cfg->targets) {
@@ -81,6 +96,11 @@ int main(int argc, char** argv) {
   probeCmd->add_option("--target", probeTarget, "Target name in the config");
   probeCmd->add_option("--timeout", probeTimeout, "Timeout for a URL probe")->capture_default_str();
 
+  std::vector<std::string> ruleTestFiles;
+  auto* testRulesCmd =
+      app.add_subcommand("test-rules", "Run rule unit tests (promtool's test file format)");
+  testRulesCmd->add_option("files", ruleTestFiles, "Test files")->required();
+
   auto* versionCmd = app.add_subcommand("version", "Print version information");
 
   try {
@@ -98,6 +118,8 @@ int main(int argc, char** argv) {
   if (*versionCmd) {
     std::printf("vigil, version %s (revision: %s)\n  build date: %s\n", vigil::kVersion,
                 vigil::buildRevision().c_str(), vigil::buildDate().c_str());
+  } else if (*testRulesCmd) {
+    rc = vigil::rules::runRuleTests(ruleTestFiles, std::cout, std::cerr);
   } else if (*checkCmd) {
     rc = checkConfig(checkFile);
   } else if (*probeCmd) {
