@@ -6,7 +6,7 @@
 
 namespace vigil {
 
-Result<std::shared_ptr<const config::Config>> ConfigSource::load() const {
+Result<LoadedConfig> ConfigSource::load() const {
   Result<config::Config> parsed =
       file.empty() ? config::parseConfig(config::defaultConfigYaml(selfUrl, stateDir),
                                          "<embedded default>", ".")
@@ -15,8 +15,9 @@ Result<std::shared_ptr<const config::Config>> ConfigSource::load() const {
   config::Config cfg = std::move(parsed).value();
   if (!stateDir.empty()) cfg.global.stateDir = stateDir;
   if (Status st = checkSupported(cfg); !st.ok()) return st.error();
-  return std::shared_ptr<const config::Config>(
-      std::make_shared<config::Config>(std::move(cfg)));
+  auto groups = rules::loadRuleGroups(cfg.ruleFilePaths, cfg.global.externalLabels);
+  if (!groups.ok()) return groups.error();
+  return LoadedConfig{std::make_shared<config::Config>(std::move(cfg)), std::move(groups).value()};
 }
 
 std::string ConfigSource::describe() const { return file.empty() ? "<embedded default>" : file; }

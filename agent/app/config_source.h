@@ -8,8 +8,15 @@
 
 #include "agent/config/config.h"
 #include "agent/core/error.h"
+#include "agent/rules/alerting.h"
 
 namespace vigil {
+
+/// A config with its rule files loaded and checked: what a (re)load applies, all or nothing.
+struct LoadedConfig {
+  std::shared_ptr<const config::Config> config;
+  std::vector<rules::RuleGroup> groups;
+};
 
 struct ConfigSource {
   std::string file;      ///< empty: the embedded default
@@ -17,7 +24,7 @@ struct ConfigSource {
   std::string selfUrl;   ///< the agent's own URL, probed by the embedded default
 
   /// Thread-safe (reads files only).
-  Result<std::shared_ptr<const config::Config>> load() const;
+  Result<LoadedConfig> load() const;
   /// The file name, or "<embedded default>".
   std::string describe() const;
 };

@@ -11,6 +11,7 @@
 
 #include "agent/app/agent.h"
 #include "agent/app/config_source.h"
+#include "agent/app/rule_runner.h"
 #include "agent/app/version.h"
 #include "agent/core/log.h"
 #include "agent/series/series_store.h"
@@ -58,7 +59,8 @@ int runDaemon(const RunOptions& options) {
     std::fprintf(stderr, "vigil: %s\n", loaded.error().format().c_str());
     return 2;
   }
-  std::shared_ptr<const config::Config> cfg = std::move(loaded).value();
+  LoadedConfig first = std::move(loaded).value();
+  std::shared_ptr<const config::Config> cfg = first.config;
   if (Status st = ensureStateDir(cfg->global.stateDir); !st.ok()) {
     std::fprintf(stderr, "vigil: %s\n", st.error().format().c_str());
     return 1;
@@ -69,7 +71,10 @@ int runDaemon(const RunOptions& options) {
               Agent::Options{kVersion, buildRevision(), buildDate()});
   agent.apply(cfg);
   agent.recordReload(true);
+  RuleRunner rules(store, SystemClock::instance());
+  rules.apply(std::move(first.groups), cfg->global.evaluationInterval);
   agent.start();
+  rules.start();
 
   // Reloads come from SIGHUP (main thread) and POST /-/reload (web threads): one at a time.
   std::mutex reloadMu;
@@ -82,7 +87,9 @@ int runDaemon(const RunOptions& options) {
       agent.recordReload(false);
       return next.error();
     }
-    agent.apply(std::move(next).value());
+    LoadedConfig applied = std::move(next).value();
+    agent.apply(applied.config);
+    rules.apply(std::move(applied.groups), applied.config->global.evaluationInterval);
     agent.recordReload(true);
     LOG_INFO("configuration reloaded", {"file", source.describe()});
     return Ok{};
@@ -92,6 +99,8 @@ int runDaemon(const RunOptions& options) {
   hooks.ready = [&agent] { return agent.ready(); };
   hooks.checks = [&agent] { return agent.status(); };
   hooks.reload = reload;
+  hooks.alertsJson = [&rules] { return rules.alertsJson(); };
+  hooks.rulesJson = [&rules] { return rules.rulesJson(); };
   hooks.probe = [&agent](const std::string& url, Duration timeout) {
     config::HttpCheck check;
     check.url = url;
@@ -101,6 +110,7 @@ int runDaemon(const RunOptions& options) {
                         web::Options{options.listenAddress, options.enableLifecycle, 8});
   if (Status st = server.start(); !st.ok()) {
     std::fprintf(stderr, "vigil: %s\n", st.error().format().c_str());
+    rules.stop();
     agent.stop();
     return 1;
   }
@@ -118,6 +128,7 @@ int runDaemon(const RunOptions& options) {
     break;
   }
   server.stop();
+  rules.stop();
   agent.stop();
   LOG_INFO("stopped cleanly");
   return 0;

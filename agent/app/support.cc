@@ -27,9 +27,6 @@ Status checkSupported(const config::Config& cfg) {
       return at(p.position, "pools.frontend is not supported by this build yet");
     }
   }
-  if (!cfg.ruleFiles.empty()) {
-    return Error{"rule_files: rule evaluation is not supported by this build yet", cfg.file};
-  }
   if (!cfg.alerting.alertmanagers.empty()) {
     return Error{"alerting.alertmanagers: pushing to Alertmanager is not supported by this build yet",
                  cfg.file};

@@ -144,6 +144,8 @@ int WebServer::handle(mg_connection* conn) {
   if (path == "/api/v1/targets" && hooks_.checks) {
     return reply(conn, 200, kJson, targetsJson(hooks_.checks()));
   }
+  if (path == "/api/v1/alerts" && hooks_.alertsJson) return reply(conn, 200, kJson, hooks_.alertsJson());
+  if (path == "/api/v1/rules" && hooks_.rulesJson) return reply(conn, 200, kJson, hooks_.rulesJson());
   if (path == "/probe" && hooks_.probe) {
     const std::string target = queryVar(ri, "target");
     if (target.empty()) return reply(conn, 400, kText, "Target parameter is missing\n");

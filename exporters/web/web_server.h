@@ -25,6 +25,9 @@ struct Hooks {
   std::function<std::vector<CheckStatus>()> checks;
   /// Reloads the config; returns an Error to report a rejected config.
   std::function<Status()> reload;
+  /// Bodies of /api/v1/alerts and /api/v1/rules.
+  std::function<std::string()> alertsJson;
+  std::function<std::string()> rulesJson;
   /// Runs one HTTP probe of `url` within `timeout`.
   std::function<ProbeResult(const std::string& url, Duration timeout)> probe;
 };

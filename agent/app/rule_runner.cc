@@ -1,0 +1,262 @@
+#include "agent/app/rule_runner.h"
+
+#include <fmt/format.h>
+
+#include <charconv>
+#include <chrono>
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "agent/app/store_queryable.h"
+#include "agent/core/log.h"
+#include "exporters/metrics/names.h"
+
+namespace vigil {
+
+namespace {
+
+const std::vector<double> kEvalBuckets = {0.0005, 0.001, 0.005, 0.01, 0.025, 0.05,
+                                          0.1,    0.25,  0.5,   1,    2.5};
+
+std::string rfc3339(TimestampMs t) {
+  if (t <= 0) return "0001-01-01T00:00:00Z";
+  std::time_t secs = static_cast<std::time_t>(t / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900,
+                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, t % 1000);
+}
+
+// Go's strconv.FormatFloat(v, 'e', -1, 64), which is how Prometheus' API prints alert values.
+std::string goFloatE(double v) {
+  if (std::isnan(v)) return "NaN";
+  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+  char buf[40];
+  auto res = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::scientific);
+  return std::string(buf, res.ptr);
+}
+
+nlohmann::json labelsJson(const Labels& labels) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& l : labels) j[l.name] = l.value;
+  return j;
+}
+
+// Two definitions are the same rule group when every rule reads and says the same: then a
+// reload keeps the group object, and with it every alert's state.
+bool sameGroup(const rules::RuleGroupDef& a, const rules::RuleGroupDef& b) {
+  if (a.name != b.name || a.file != b.file || a.interval != b.interval ||
+      a.rules.size() != b.rules.size()) {
+    return false;
+  }
+  for (size_t i = 0; i < a.rules.size(); ++i) {
+    const auto& x = a.rules[i];
+    const auto& y = b.rules[i];
+    if (x.kind != y.kind || x.name != y.name || x.exprText != y.exprText ||
+        x.forDuration != y.forDuration || x.keepFiringFor != y.keepFiringFor ||
+        x.labels != y.labels || x.annotations != y.annotations) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+RuleRunner::RuleRunner(series::SeriesStore& store, const Clock& clock)
+    : store_(store), clock_(clock) {
+  evalDuration_ = std::make_unique<series::StoreHistogram>(
+      store_, names::kRuleEvaluationDurationSeconds, Labels{}, kEvalBuckets);
+  evalFailures_ = std::make_unique<series::StoreCounter>(store_,
+                                                         names::kRuleEvaluationFailuresTotal,
+                                                         Labels{});
+  evalFailures_->touch(clock_.nowMs());
+}
+
+RuleRunner::~RuleRunner() { stop(); }
+
+void RuleRunner::apply(std::vector<rules::RuleGroup> groups, Duration evaluationInterval) {
+  std::vector<const promql::Expr*> exprs;
+  std::lock_guard lock(mu_);
+  std::vector<Group> next;
+  const TimestampMs now = clock_.nowMs();
+  for (auto& g : groups) {
+    const Duration interval =
+        g.def().interval.count() > 0 ? g.def().interval : evaluationInterval;
+    bool kept = false;
+    for (auto& old : groups_) {
+      if (old.interval == interval && sameGroup(old.group.def(), g.def())) {
+        next.push_back(std::move(old));
+        old.interval = Duration{-1};  // taken
+        kept = true;
+        break;
+      }
+    }
+    if (!kept) next.push_back(Group{std::move(g), interval, now, 0, 0});
+  }
+  groups_ = std::move(next);
+  evaluationInterval_ = evaluationInterval;
+  for (const auto& g : groups_) {
+    for (const auto& r : g.group.def().rules) exprs.push_back(r.expr.get());
+  }
+  // Range selectors need history: keep what the longest one reads, plus the 5m lookback.
+  const Duration history = groups_.empty() ? Duration{0} : historyNeeded(exprs);
+  store_.setRetention(history);
+  LOG_INFO("rules loaded", {"groups", std::to_string(groups_.size())},
+           {"history", std::to_string(history.count() / 1000) + "s"});
+  wake_.notify_all();
+}
+
+void RuleRunner::start() {
+  if (started_) return;
+  started_ = true;
+  stopping_ = false;
+  thread_ = std::thread([this] {
+    std::unique_lock lk(wakeMu_);
+    while (!stopping_) {
+      lk.unlock();
+      evalDue(clock_.nowMs());
+      TimestampMs next = -1;
+      {
+        std::lock_guard lock(mu_);
+        for (const auto& g : groups_) {
+          if (next < 0 || g.nextDue < next) next = g.nextDue;
+        }
+      }
+      lk.lock();
+      const int64_t wait = next < 0 ? 1000 : std::max<int64_t>(1, next - clock_.nowMs());
+      wake_.wait_for(lk, std::chrono::milliseconds(wait), [this] { return stopping_; });
+    }
+  });
+}
+
+void RuleRunner::stop() {
+  if (!started_) return;
+  {
+    std::lock_guard lk(wakeMu_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  thread_.join();
+  started_ = false;
+}
+
+void RuleRunner::evalDue(TimestampMs now) {
+  std::lock_guard lock(mu_);
+  const StoreQueryable q(store_);
+  for (auto& g : groups_) {
+    if (g.nextDue > now) continue;
+    // Like Prometheus: evaluate at the slot time, and skip missed slots rather than replay.
+    const TimestampMs ts = now;
+    g.nextDue = now + g.interval.count();
+    const auto started = std::chrono::steady_clock::now();
+    rules::GroupEvalResult res = g.group.eval(ts, q);
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    g.lastEval = ts;
+    g.lastDurationSeconds = seconds;
+    evalDuration_->observe(ts, seconds);
+    for (const auto& [rule, err] : res.failures) {
+      evalFailures_->inc(ts);
+      LOG_WARN("rule evaluation failed", {"group", g.group.def().name}, {"rule", rule},
+               {"err", err.format()});
+    }
+    for (const auto& s : res.samples) {
+      const std::string key = toString(s.labels);
+      auto it = outputRefs_.find(key);
+      if (it == outputRefs_.end()) {
+        if (series::isStaleNaN(s.v)) continue;  // never written: nothing to mark
+        it = outputRefs_.emplace(key, store_.ref(s.labels)).first;
+      }
+      if (series::isStaleNaN(s.v)) {
+        // The rule stopped producing this series: releasing it writes the staleness marker.
+        store_.release(it->second, s.t);
+        outputRefs_.erase(it);
+      } else {
+        store_.append(it->second, s.t, s.v);
+      }
+    }
+  }
+}
+
+std::string RuleRunner::alertsJson() const {
+  nlohmann::json alerts = nlohmann::json::array();
+  std::lock_guard lock(mu_);
+  for (const auto& g : groups_) {
+    for (const auto& rule : g.group.alertingRules()) {
+      for (const auto& a : rule.activeAlerts()) {
+        if (a.state == rules::AlertState::kInactive) continue;
+        nlohmann::json ann = nlohmann::json::object();
+        for (const auto& [k, v] : a.annotations) ann[k] = v;
+        alerts.push_back({{"labels", labelsJson(a.labels)},
+                          {"annotations", ann},
+                          {"state", rules::toString(a.state)},
+                          {"activeAt", rfc3339(a.activeAt)},
+                          {"value", goFloatE(a.value)}});
+      }
+    }
+  }
+  return nlohmann::json{{"status", "success"}, {"data", {{"alerts", alerts}}}}.dump();
+}
+
+std::string RuleRunner::rulesJson() const {
+  nlohmann::json groups = nlohmann::json::array();
+  std::lock_guard lock(mu_);
+  for (const auto& g : groups_) {
+    nlohmann::json rulesJ = nlohmann::json::array();
+    const auto& defs = g.group.def().rules;
+    const auto& errors = g.group.lastErrors();
+    size_t alertIdx = 0;
+    for (size_t i = 0; i < defs.size(); ++i) {
+      const auto& d = defs[i];
+      const std::string err = i < errors.size() ? errors[i] : "";
+      nlohmann::json r = {
+          {"name", d.name},
+          {"query", d.exprText},
+          {"labels", labelsJson(d.labels)},
+          {"health", g.lastEval == 0 ? "unknown" : (err.empty() ? "ok" : "err")},
+          {"lastError", err},
+          {"evaluationTime", g.lastDurationSeconds},
+          {"lastEvaluation", rfc3339(g.lastEval)},
+      };
+      if (d.kind == rules::RuleDef::Kind::kAlerting) {
+        nlohmann::json alerts = nlohmann::json::array();
+        std::string state = "inactive";
+        if (alertIdx < g.group.alertingRules().size()) {
+          for (const auto& a : g.group.alertingRules()[alertIdx].activeAlerts()) {
+            if (a.state == rules::AlertState::kInactive) continue;
+            if (a.state == rules::AlertState::kFiring) state = "firing";
+            if (a.state == rules::AlertState::kPending && state != "firing") state = "pending";
+            nlohmann::json ann = nlohmann::json::object();
+            for (const auto& [k, v] : a.annotations) ann[k] = v;
+            alerts.push_back({{"labels", labelsJson(a.labels)},
+                              {"annotations", ann},
+                              {"state", rules::toString(a.state)},
+                              {"activeAt", rfc3339(a.activeAt)},
+                              {"value", goFloatE(a.value)}});
+          }
+        }
+        ++alertIdx;
+        r["type"] = "alerting";
+        r["state"] = state;
+        r["duration"] = static_cast<double>(d.forDuration.count()) / 1000.0;
+        r["keepFiringFor"] = static_cast<double>(d.keepFiringFor.count()) / 1000.0;
+        r["annotations"] = labelsJson(d.annotations);
+        r["alerts"] = alerts;
+      } else {
+        r["type"] = "recording";
+      }
+      rulesJ.push_back(r);
+    }
+    groups.push_back({{"name", g.group.def().name},
+                      {"file", g.group.def().file},
+                      {"rules", rulesJ},
+                      {"interval", static_cast<double>(g.interval.count()) / 1000.0},
+                      {"limit", g.group.def().limit},
+                      {"evaluationTime", g.lastDurationSeconds},
+                      {"lastEvaluation", rfc3339(g.lastEval)}});
+  }
+  return nlohmann::json{{"status", "success"}, {"data", {{"groups", groups}}}}.dump();
+}
+
+}  // namespace vigil

@@ -1,0 +1,68 @@
+#pragma once
+// Rule evaluation inside the agent: every rule group is evaluated every evaluation_interval (or
+// its own `interval`) on one rule thread, reading the series store and writing recorded series,
+// ALERTS and ALERTS_FOR_STATE back into it. The alert state lives here; /api/v1/alerts and
+// /api/v1/rules read snapshots of it.
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "agent/core/clock.h"
+#include "agent/rules/alerting.h"
+#include "agent/series/instruments.h"
+#include "agent/series/series_store.h"
+
+namespace vigil {
+
+class RuleRunner {
+ public:
+  RuleRunner(series::SeriesStore& store, const Clock& clock);
+  ~RuleRunner();
+  RuleRunner(const RuleRunner&) = delete;
+  RuleRunner& operator=(const RuleRunner&) = delete;
+
+  /// Replaces the rule groups; alerts of rules that keep their name and labels keep their
+  /// state. Raises the store's retention to what the rules read. Thread-safe.
+  void apply(std::vector<rules::RuleGroup> groups, Duration evaluationInterval);
+
+  /// Starts / stops the rule thread.
+  void start();
+  void stop();
+
+  /// Evaluates every group that is due at `now` (the rule thread calls this; tests may too).
+  void evalDue(TimestampMs now);
+
+  /// Prometheus-shaped JSON for /api/v1/alerts and /api/v1/rules. Thread-safe.
+  std::string alertsJson() const;
+  std::string rulesJson() const;
+
+ private:
+  struct Group {
+    rules::RuleGroup group;
+    Duration interval{0};
+    TimestampMs nextDue = 0;
+    TimestampMs lastEval = 0;
+    double lastDurationSeconds = 0;
+  };
+
+  series::SeriesStore& store_;
+  const Clock& clock_;
+  mutable std::mutex mu_;  // guards groups_ (evaluation holds it; API readers wait briefly)
+  std::vector<Group> groups_;
+  Duration evaluationInterval_{1000};
+  std::unordered_map<std::string, series::SeriesRef> outputRefs_;  // by label string
+  std::unique_ptr<series::StoreHistogram> evalDuration_;
+  std::unique_ptr<series::StoreCounter> evalFailures_;
+  std::thread thread_;
+  std::mutex wakeMu_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  bool started_ = false;
+};
+
+}  // namespace vigil
