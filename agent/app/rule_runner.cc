@@ -18,15 +18,6 @@ namespace {
 const std::vector<double> kEvalBuckets = {0.0005, 0.001, 0.005, 0.01, 0.025, 0.05,
                                           0.1,    0.25,  0.5,   1,    2.5};
 
-std::string rfc3339(TimestampMs t) {
-  if (t <= 0) return "0001-01-01T00:00:00Z";
-  std::time_t secs = static_cast<std::time_t>(t / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900,
-                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, t % 1000);
-}
-
 // Go's strconv.FormatFloat(v, 'e', -1, 64), which is how Prometheus' API prints alert values.
 std::string goFloatE(double v) {
   if (std::isnan(v)) return "NaN";
@@ -40,6 +31,17 @@ nlohmann::json labelsJson(const Labels& labels) {
   nlohmann::json j = nlohmann::json::object();
   for (const auto& l : labels) j[l.name] = l.value;
   return j;
+}
+
+// An alert as Prometheus' API shows it.
+nlohmann::json alertJson(const rules::Alert& a) {
+  nlohmann::json ann = nlohmann::json::object();
+  for (const auto& [k, v] : a.annotations) ann[k] = v;
+  return {{"labels", labelsJson(a.labels)},
+          {"annotations", ann},
+          {"state", rules::toString(a.state)},
+          {"activeAt", formatRfc3339(a.activeAt)},
+          {"value", goFloatE(a.value)}};
 }
 
 // Two definitions are the same rule group when every rule reads and says the same: then a
@@ -185,14 +187,7 @@ std::string RuleRunner::alertsJson() const {
   for (const auto& g : groups_) {
     for (const auto& rule : g.group.alertingRules()) {
       for (const auto& a : rule.activeAlerts()) {
-        if (a.state == rules::AlertState::kInactive) continue;
-        nlohmann::json ann = nlohmann::json::object();
-        for (const auto& [k, v] : a.annotations) ann[k] = v;
-        alerts.push_back({{"labels", labelsJson(a.labels)},
-                          {"annotations", ann},
-                          {"state", rules::toString(a.state)},
-                          {"activeAt", rfc3339(a.activeAt)},
-                          {"value", goFloatE(a.value)}});
+        if (a.state != rules::AlertState::kInactive) alerts.push_back(alertJson(a));
       }
     }
   }
@@ -217,7 +212,7 @@ std::string RuleRunner::rulesJson() const {
           {"health", g.lastEval == 0 ? "unknown" : (err.empty() ? "ok" : "err")},
           {"lastError", err},
           {"evaluationTime", g.lastDurationSeconds},
-          {"lastEvaluation", rfc3339(g.lastEval)},
+          {"lastEvaluation", formatRfc3339(g.lastEval)},
       };
       if (d.kind == rules::RuleDef::Kind::kAlerting) {
         nlohmann::json alerts = nlohmann::json::array();
@@ -227,13 +222,7 @@ std::string RuleRunner::rulesJson() const {
             if (a.state == rules::AlertState::kInactive) continue;
             if (a.state == rules::AlertState::kFiring) state = "firing";
             if (a.state == rules::AlertState::kPending && state != "firing") state = "pending";
-            nlohmann::json ann = nlohmann::json::object();
-            for (const auto& [k, v] : a.annotations) ann[k] = v;
-            alerts.push_back({{"labels", labelsJson(a.labels)},
-                              {"annotations", ann},
-                              {"state", rules::toString(a.state)},
-                              {"activeAt", rfc3339(a.activeAt)},
-                              {"value", goFloatE(a.value)}});
+            alerts.push_back(alertJson(a));
           }
         }
         ++alertIdx;
@@ -254,7 +243,7 @@ std::string RuleRunner::rulesJson() const {
                       {"interval", static_cast<double>(g.interval.count()) / 1000.0},
                       {"limit", g.group.def().limit},
                       {"evaluationTime", g.lastDurationSeconds},
-                      {"lastEvaluation", rfc3339(g.lastEval)}});
+                      {"lastEvaluation", formatRfc3339(g.lastEval)}});
   }
   return nlohmann::json{{"status", "success"}, {"data", {{"groups", groups}}}}.dump();
 }

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <string>
 
 namespace vigil {
 
@@ -13,6 +14,10 @@ using TimestampMs = int64_t;
 
 /// Durations in configuration and scheduling have millisecond resolution, like Prometheus'.
 using Duration = std::chrono::milliseconds;
+
+/// RFC 3339 in UTC with milliseconds ("2026-11-25T16:00:00.123Z"); Go's zero time
+/// "0001-01-01T00:00:00Z" for t <= 0, which is how Prometheus' API says "never".
+std::string formatRfc3339(TimestampMs t);
 
 /// The source of "now". Implementations are thread-safe.
 class Clock {

@@ -1,5 +1,7 @@
 #include "agent/core/log.h"
 
+#include "agent/core/clock.h"
+
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -26,13 +28,9 @@ std::string_view levelName(Level l) {
 }
 
 std::string timestamp() {
-  auto now = std::chrono::system_clock::now();
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
-  std::time_t secs = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900,
-                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms % 1000);
+  return formatRfc3339(std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count());
 }
 
 void appendLogfmtValue(std::string& out, std::string_view v) {

@@ -11,14 +11,7 @@
 
 namespace vigil::web {
 
-std::string rfc3339(TimestampMs t) {
-  if (t <= 0) return "0001-01-01T00:00:00Z";
-  std::time_t secs = static_cast<std::time_t>(t / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900,
-                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, t % 1000);
-}
+std::string rfc3339(TimestampMs t) { return formatRfc3339(t); }
 
 std::string targetsJson(const std::vector<CheckStatus>& checks) {
   nlohmann::json active = nlohmann::json::array();
