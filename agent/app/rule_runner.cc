@@ -101,11 +101,14 @@ void RuleRunner::apply(std::vector<rules::RuleGroup> groups, Duration evaluation
   for (const auto& g : groups_) {
     for (const auto& r : g.group.def().rules) exprs.push_back(r.expr.get());
   }
-  // Range selectors need history: keep what the longest one reads, plus the 5m lookback.
-  const Duration history = groups_.empty() ? Duration{0} : historyNeeded(exprs);
-  store_.setRetention(history);
+  // Range selectors need history, but only of the metrics they name.
+  HistoryNeeded history = historyNeeded(exprs);
+  const Duration longest = history.longest();
+  const size_t names = history.byName.size();
+  store_.setRetention(history.fallback, std::move(history.byName));
   LOG_INFO("rules loaded", {"groups", std::to_string(groups_.size())},
-           {"history", std::to_string(history.count() / 1000) + "s"});
+           {"metrics_with_history", std::to_string(names)},
+           {"longest_history", std::to_string(longest.count() / 1000) + "s"});
   wake_.notify_all();
 }
 

@@ -31,25 +31,52 @@ std::vector<promql::Series> StoreQueryable::select(const std::vector<promql::Mat
 
 namespace {
 
-// How far back from the evaluation time an expression reads: its own range and offset on top
-// of the farthest any operand reads (a matrix selector's offset sits on its vector selector).
-int64_t reach(const promql::Expr& e) {
-  int64_t deepest = 0;
-  for (const auto& c : e.args) {
-    if (c) deepest = std::max(deepest, reach(*c));
+constexpr int64_t kLookbackMs = 5 * 60 * 1000;
+// Samples are trimmed against the newest one, which may be ahead of the evaluation time by up
+// to a probe interval; this margin keeps a window's oldest sample through that.
+constexpr int64_t kMarginMs = 60 * 1000;
+
+// `back` is how far before the evaluation time the enclosing expressions already look (offsets
+// and ranges of ancestors); a range selector's offset sits on its vector selector.
+void visit(const promql::Expr& e, int64_t back, bool inRange, HistoryNeeded& out) {
+  back += e.offsetMs + e.rangeMs;
+  if (e.kind == promql::ExprKind::kMatrixSelector) inRange = true;
+  if (e.kind == promql::ExprKind::kVectorSelector) {
+    // An instant selector without offset reads the latest sample, which is always kept.
+    const int64_t need = inRange ? back : (back > 0 ? back + kLookbackMs : 0);
+    if (need > 0) {
+      const Duration d{need + kMarginMs};
+      std::string name;
+      for (const auto& m : e.matchers) {
+        if (m.name() == kMetricNameLabel && m.type() == promql::MatchType::kEqual) name = m.value();
+      }
+      if (name.empty()) {
+        out.fallback = std::max(out.fallback, d);
+      } else {
+        auto& slot = out.byName[name];
+        slot = std::max(slot, d);
+      }
+    }
   }
-  return e.offsetMs + e.rangeMs + deepest;
+  for (const auto& c : e.args) {
+    if (c) visit(*c, back, inRange, out);
+  }
 }
 
 }  // namespace
 
-Duration historyNeeded(const std::vector<const promql::Expr*>& exprs) {
-  constexpr int64_t kLookbackMs = 5 * 60 * 1000;
-  int64_t longest = 0;
+Duration HistoryNeeded::longest() const {
+  Duration d = fallback;
+  for (const auto& [name, v] : byName) d = std::max(d, v);
+  return d;
+}
+
+HistoryNeeded historyNeeded(const std::vector<const promql::Expr*>& exprs) {
+  HistoryNeeded out;
   for (const promql::Expr* e : exprs) {
-    if (e != nullptr) longest = std::max(longest, reach(*e));
+    if (e != nullptr) visit(*e, 0, false, out);
   }
-  return Duration{longest + kLookbackMs};
+  return out;
 }
 
 }  // namespace vigil

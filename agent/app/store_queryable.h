@@ -1,6 +1,9 @@
 #pragma once
 // The rule engine reads the agent's own series store through promql::Queryable.
 
+#include <string>
+#include <unordered_map>
+
 #include "agent/rules/promql/ast.h"
 #include "agent/rules/promql/value.h"
 #include "agent/series/series_store.h"
@@ -18,8 +21,15 @@ class StoreQueryable final : public promql::Queryable {
   const series::SeriesStore& store_;
 };
 
-/// The longest time back any of `exprs` reads (range + offset), plus Prometheus' 5m lookback:
-/// how much history the store must keep for these rules.
-Duration historyNeeded(const std::vector<const promql::Expr*>& exprs);
+/// How much history the store must keep for `exprs`: per metric name (selectors with an
+/// equality matcher on the name), and a fallback for selectors that match names by regex.
+/// A name only read at the evaluation time needs none: the store always keeps the latest sample.
+struct HistoryNeeded {
+  Duration fallback{0};
+  std::unordered_map<std::string, Duration> byName;
+  /// The longest of them all.
+  Duration longest() const;
+};
+HistoryNeeded historyNeeded(const std::vector<const promql::Expr*>& exprs);
 
 }  // namespace vigil

@@ -89,14 +89,37 @@ void SeriesStore::describe(std::string_view family, MetricType type, std::string
   }
 }
 
-void SeriesStore::setRetention(Duration retention) {
+void SeriesStore::setRetention(Duration retention) { setRetention(retention, {}); }
+
+void SeriesStore::setRetention(Duration fallback,
+                               std::unordered_map<std::string, Duration> byName) {
   std::unique_lock lock(mu_);
-  options_.retention = retention;
+  options_.retention = fallback;
+  retentionByName_ = std::move(byName);
+  for (Series& s : series_) {
+    if (!s.live) continue;
+    std::string_view name;
+    for (const auto& [n, v] : s.labels) {
+      if (symbols_.str(n) == kMetricNameLabel) name = symbols_.str(v);
+    }
+    s.retentionMs = retentionForLocked(name);
+  }
+}
+
+int64_t SeriesStore::retentionForLocked(std::string_view metricName) const {
+  if (!retentionByName_.empty()) {
+    if (auto it = retentionByName_.find(std::string(metricName)); it != retentionByName_.end()) {
+      return std::max(it->second, options_.retention).count();
+    }
+  }
+  return options_.retention.count();
 }
 
 Duration SeriesStore::retention() const {
   std::shared_lock lock(mu_);
-  return options_.retention;
+  Duration longest = options_.retention;
+  for (const auto& [name, d] : retentionByName_) longest = std::max(longest, d);
+  return longest;
 }
 
 uint32_t SeriesStore::familyIndexLocked(std::string_view metricName) {
@@ -169,6 +192,7 @@ SeriesRef SeriesStore::ref(const Labels& labels) {
     }
   }
   s.hash = h;
+  s.retentionMs = retentionForLocked(hasName ? symbols_.str(nameSym) : std::string_view{});
   s.owners = 1;
   s.live = true;
   byHash_.emplace(h, r);
@@ -196,14 +220,14 @@ void SeriesStore::release(SeriesRef r, TimestampMs now) {
   released_.push_back(r);
 }
 
-size_t SeriesStore::capacityFor() const {
+size_t SeriesStore::capacityFor(const Series& s) const {
   // Without retention only the newest sample is kept: that is all /metrics and instant
   // selectors over fresh data need.
-  return options_.retention.count() == 0 ? 1 : options_.maxSamplesPerSeries;
+  return s.retentionMs == 0 ? 1 : options_.maxSamplesPerSeries;
 }
 
 void SeriesStore::trimLocked(Series& s, TimestampMs now) {
-  const TimestampMs cutoff = now - options_.retention.count();
+  const TimestampMs cutoff = now - s.retentionMs;
   // Keep at least one sample so the latest value is always available.
   while (s.count > 1) {
     const Sample& oldest = s.ring[s.start];
@@ -222,7 +246,7 @@ void SeriesStore::appendLocked(Series& s, TimestampMs t, double v) {
       return;
     }
   }
-  const size_t cap = capacityFor();
+  const size_t cap = capacityFor(s);
   trimLocked(s, t);
   if (s.count == s.ring.size()) {
     if (s.ring.size() < cap) {
@@ -264,20 +288,17 @@ void SeriesStore::compact(TimestampMs now) {
   if (!gc.owns_lock()) {
     // A scrape is formatting a snapshot that points at these series' labels: delete nothing
     // now; the next round will.
-    if (options_.retention.count() > 0) {
-      for (Series& s : series_) {
-        if (s.live && s.count > 0) trimLocked(s, now);
-      }
+    for (Series& s : series_) {
+      if (s.live && s.count > 0 && s.retentionMs > 0) trimLocked(s, now);
     }
     return;
   }
-  const TimestampMs cutoff = now - options_.retention.count();
   std::vector<SeriesRef> still;
   for (SeriesRef r : released_) {
     Series& s = series_[r];
     const Sample& last = s.ring[(s.start + s.count - 1) % s.ring.size()];
     if (s.owners > 0) continue;
-    if (last.t > cutoff) {
+    if (last.t > now - s.retentionMs) {
       still.push_back(r);
       continue;
     }
@@ -306,10 +327,8 @@ void SeriesStore::compact(TimestampMs now) {
     free_.push_back(r);
   }
   released_ = std::move(still);
-  if (options_.retention.count() > 0) {
-    for (Series& s : series_) {
-      if (s.live && s.count > 0) trimLocked(s, now);
-    }
+  for (Series& s : series_) {
+    if (s.live && s.count > 0 && s.retentionMs > 0) trimLocked(s, now);
   }
 }
 

@@ -71,8 +71,13 @@ class SeriesStore {
   /// described; they are then exported as untyped until it is.
   void describe(std::string_view family, MetricType type, std::string_view help);
 
-  /// Changes retention (e.g. after rules are loaded that need longer windows).
+  /// Changes retention for every series (e.g. after rules are loaded that need longer windows).
   void setRetention(Duration retention);
+  /// Per metric name: series named in `byName` keep that much history, all others `fallback`.
+  /// Rules read history of a few metrics only; keeping it for every series would multiply the
+  /// store's memory by the samples per window.
+  void setRetention(Duration fallback, std::unordered_map<std::string, Duration> byName);
+  /// The longest retention of any metric name.
   Duration retention() const;
 
   /// The series with exactly these labels (`__name__` included, normalized), created if new.
@@ -189,6 +194,7 @@ class SeriesStore {
     uint32_t owners = 0;
     uint32_t family = 0;
     uint64_t hash = 0;
+    int64_t retentionMs = 0;  // history this series keeps (by its metric name)
     bool live = false;
   };
 
@@ -198,9 +204,11 @@ class SeriesStore {
   void appendLocked(Series& s, TimestampMs t, double v);
   void trimLocked(Series& s, TimestampMs now);
   static void removeFromVector(std::vector<SeriesRef>& v, SeriesRef ref);
-  size_t capacityFor() const;
+  size_t capacityFor(const Series& s) const;
+  int64_t retentionForLocked(std::string_view metricName) const;
 
-  Options options_;
+  Options options_;  // options_.retention is the fallback for names not in retentionByName_
+  std::unordered_map<std::string, Duration> retentionByName_;
   mutable std::shared_mutex mu_;
   // Readers of a Snapshot hold this shared; compact() deletes series only when it can take it
   // exclusively (it skips a round rather than wait for a slow scrape).

@@ -32,11 +32,42 @@ TEST_CASE("PromQL over the series store sees every sample in the window, both en
   REQUIRE(vec[0].v == Approx(1.1));  // 1/s for a plus 0.1/s for b
 }
 
-TEST_CASE("rules need their longest range plus offset plus the 5m lookback") {
-  auto e1 = vigil::promql::parseExpr("rate(x[10m] offset 1h)");
-  auto e2 = vigil::promql::parseExpr("up == 0");
-  REQUIRE(e1.ok());
-  REQUIRE(e2.ok());
-  REQUIRE(vigil::historyNeeded({e2->get()}) == Duration{300'000});
-  REQUIRE(vigil::historyNeeded({e1->get(), e2->get()}) == Duration{(70 + 5) * 60'000});
+TEST_CASE("history is kept per metric name, only as far back as rules read") {
+  auto parse = [](const char* text) {
+    auto e = vigil::promql::parseExpr(text);
+    REQUIRE(e.ok());
+    return *e;
+  };
+  auto a = parse("rate(x[10m] offset 1h) > 0 and up == 0");
+  auto b = parse("predict_linear(mem[30m], 3600) < 0");
+  auto c = parse("foo offset 5m");
+  auto d = parse("rate({__name__=~\"req_.*\"}[2m])");
+  auto h = vigil::historyNeeded({a.get(), b.get(), c.get(), d.get()});
+  const int64_t margin = 60'000;
+  REQUIRE(h.byName.at("x") == Duration{70 * 60'000 + margin});
+  REQUIRE(h.byName.at("mem") == Duration{30 * 60'000 + margin});
+  REQUIRE(h.byName.at("foo") == Duration{(5 + 5) * 60'000 + margin});  // offset + lookback
+  REQUIRE(h.byName.count("up") == 0);  // the latest sample is always kept
+  REQUIRE(h.fallback == Duration{2 * 60'000 + margin});
+  REQUIRE(h.longest() == Duration{70 * 60'000 + margin});
+}
+
+TEST_CASE("the store keeps history only for the names that need it") {
+  vigil::series::SeriesStore store;
+  store.setRetention(Duration{0}, {{"mem", Duration{60'000}}});
+  auto mem = store.ref(Labels{{"__name__", "mem"}});
+  auto other = store.ref(Labels{{"__name__", "other"}});
+  for (int i = 0; i < 120; ++i) {
+    store.append(mem, i * 1000, i);
+    store.append(other, i * 1000, i);
+  }
+  auto count = [&](const char* name) {
+    size_t n = 0;
+    store.visitSeries(name, [&](const vigil::series::SeriesStore::SeriesView& v) {
+      v.forEachSample([&](const vigil::series::Sample&) { ++n; });
+    });
+    return n;
+  };
+  REQUIRE(count("mem") == 61);
+  REQUIRE(count("other") == 1);
 }
