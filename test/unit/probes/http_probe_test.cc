@@ -168,11 +168,6 @@ TEST_CASE("redirects are followed, counted and bounded") {
   REQUIRE(sample(noFollow, "probe_http_status_code") == 302);
 }
 
-TEST_CASE("an unresolvable name is 'dns'") {
-  auto r = probe(check("http://does-not-exist.invalid/"));
-  REQUIRE(r.reason == FailureReason::kDns);
-}
-
 TEST_CASE("TLS to a plain-HTTP port is 'tls'") {
   vigil::testing::TestHttpServer server;
   auto r = probe(check("https://127.0.0.1:" + std::to_string(server.port()) + "/ok"));
