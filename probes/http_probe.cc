@@ -26,6 +26,7 @@ struct HttpProber::Transfer {
   CURL* easy = nullptr;
   const config::HttpCheck* check = nullptr;
   ProbeCompletion done;
+  std::string* bodyOut = nullptr;  // HttpProbeOptions::body
   curl_slist* headers = nullptr;
   int64_t headerBytes = 0;
   int64_t bodyBytes = 0;
@@ -100,6 +101,7 @@ size_t onBody(char* data, size_t size, size_t n, void* userp) {
     t->tooLargeWhat = fmt::format("body exceeds {} bytes", t->check->maxBodyBytes);
     return 0;
   }
+  if (t->bodyOut != nullptr) t->bodyOut->append(data, len);
   if (t->check->bodyMustContain && !t->found) {
     const std::string& needle = *t->check->bodyMustContain;
     std::string window = t->carry;
@@ -162,10 +164,16 @@ double secondsBetween(curl_off_t a, curl_off_t b) {
 }  // namespace
 
 void HttpProber::start(const config::HttpCheck& check, Duration timeout, ProbeCompletion done) {
+  start(check, timeout, std::move(done), HttpProbeOptions{});
+}
+
+void HttpProber::start(const config::HttpCheck& check, Duration timeout, ProbeCompletion done,
+                       HttpProbeOptions options) {
   auto* t = new Transfer;
   t->prober = this;
   t->check = &check;
   t->done = std::move(done);
+  t->bodyOut = options.body;
   t->easy = takeHandle();
   if (t->easy == nullptr) {
     ProbeResult r;

@@ -16,6 +16,15 @@
 
 namespace vigil {
 
+/// What a caller of HttpProber::start() wants beyond the probe's figures.
+struct HttpProbeOptions {
+  /// When set, the response body (after content decoding, so at most check.maxBodyBytes) is
+  /// appended here as it arrives; a body over the limit fails the probe with kTooLarge and
+  /// leaves a truncated copy. Must stay alive until the completion runs. Null: the body is
+  /// only counted and searched, never kept (the plain HTTP probe's case).
+  std::string* body = nullptr;
+};
+
 /// Runs HTTP probes on an EventLoop. Use only on the loop's thread.
 class HttpProber {
  public:
@@ -27,6 +36,10 @@ class HttpProber {
   /// Starts one probe; `done` runs exactly once, on the loop, with the result. `timeout` covers
   /// every phase. The check must stay alive until `done` runs (the scheduler guarantees it).
   void start(const config::HttpCheck& check, Duration timeout, ProbeCompletion done);
+
+  /// As above, with `options` (e.g. capturing the body for the node_exporter memory probe).
+  void start(const config::HttpCheck& check, Duration timeout, ProbeCompletion done,
+             HttpProbeOptions options);
 
   /// Easy handles kept for reuse (bounded).
   size_t pooledHandles() const { return pool_.size(); }

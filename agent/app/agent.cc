@@ -42,6 +42,7 @@ Agent::Agent(series::SeriesStore& store, const Clock& clock, Options options)
     : store_(store), clock_(clock), options_(std::move(options)) {
   metrics::describeAll(store_);
   http_ = std::make_unique<HttpProber>(loop_);
+  nodeExporter_ = std::make_unique<NodeExporterProber>(*http_);
   counters_ = std::make_unique<ProbeCounters>(store_, clock_.nowMs());
   self_ = std::make_unique<metrics::SelfMetrics>(store_, options_.version, options_.revision,
                                                  options_.buildDate);
@@ -145,7 +146,9 @@ void Agent::applyOnLoop(std::shared_ptr<const config::Config> cfg) {
       ts->checks.push_back(std::move(c));
     };
     for (const auto& h : t.http) addCheck("http", &h, nullptr);
-    if (t.memory && t.memory->source == config::MemoryCheck::Source::kLocal) {
+    // SSH memory is refused before a config gets here (checkSupported).
+    if (t.memory && (t.memory->source == config::MemoryCheck::Source::kLocal ||
+                     t.memory->source == config::MemoryCheck::Source::kNodeExporter)) {
       addCheck("memory", nullptr, &*t.memory);
     }
     entries.push_back(Scheduler::Entry{t.name, t.interval});
@@ -201,7 +204,8 @@ void Agent::startTarget(TargetState& ts, TimestampMs due, TimestampMs now) {
       skippedOverrun_->inc(now);
       continue;
     }
-    if (c.memory != nullptr) {
+    if (c.memory != nullptr && c.memory->source == config::MemoryCheck::Source::kLocal) {
+      // Two small /proc reads: quicker than a round trip through the loop.
       ProbeResult r = probeLocalMemory();
       const TimestampMs t = clock_.nowMs();
       c.recorder->record(r, t);
@@ -213,32 +217,38 @@ void Agent::startTarget(TargetState& ts, TimestampMs due, TimestampMs now) {
       continue;
     }
     c.running = true;
-    const uint64_t id = c.id;
     const Duration timeout = c.status.timeout;
-    http_->start(*c.http, timeout, [this, cfg, id](ProbeResult r) {
-      auto it = checksById_.find(id);
-      if (it == checksById_.end()) return;  // removed by a reload while in flight
-      {
-        Check& c2 = *it->second;
-        const TimestampMs t = clock_.nowMs();
-        c2.running = false;
-        c2.recorder->record(r, t);
-        if (!r.success()) {
-          LOG_DEBUG("probe failed", {"target", c2.status.target}, {"url", c2.status.url},
-                    {"result", std::string(toString(r.reason))}, {"err", r.error});
-        }
-        c2.status.lastRun = t;
-        c2.status.lastDurationSeconds = r.durationSeconds;
-        c2.status.lastReason = r.reason;
-        c2.status.lastError = r.error;
-        if (!c2.done) {
-          c2.done = true;
-          updateReady();
-        }
-      }
-    });
+    if (c.memory != nullptr) {
+      nodeExporter_->start(c.memory->nodeExporter, timeout, completionFor(c.id, cfg));
+    } else {
+      http_->start(*c.http, timeout, completionFor(c.id, cfg));
+    }
   }
   updateReady();
+}
+
+ProbeCompletion Agent::completionFor(uint64_t id, std::shared_ptr<const config::Config> cfg) {
+  return [this, cfg = std::move(cfg), id](ProbeResult r) {
+    auto it = checksById_.find(id);
+    if (it == checksById_.end()) return;  // removed by a reload while in flight
+    Check& c = *it->second;
+    const TimestampMs t = clock_.nowMs();
+    c.running = false;
+    c.recorder->record(r, t);
+    if (!r.success()) {
+      LOG_DEBUG("probe failed", {"target", c.status.target}, {"probe", c.probe},
+                {"url", c.status.url}, {"result", std::string(toString(r.reason))},
+                {"err", r.error});
+    }
+    c.status.lastRun = t;
+    c.status.lastDurationSeconds = r.durationSeconds;
+    c.status.lastReason = r.reason;
+    c.status.lastError = r.error;
+    if (!c.done) {
+      c.done = true;
+      updateReady();
+    }
+  };
 }
 
 void Agent::updateReady() {

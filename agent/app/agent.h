@@ -22,6 +22,7 @@
 #include "agent/series/series_store.h"
 #include "exporters/metrics/self_metrics.h"
 #include "probes/http_probe.h"
+#include "probes/node_exporter_probe.h"
 
 namespace vigil {
 
@@ -68,6 +69,8 @@ class Agent {
   void armTimer();
   void onTick();
   void startTarget(TargetState& t, TimestampMs due, TimestampMs now);
+  /// The completion of an asynchronous probe of check `id`, kept alive by `cfg` meanwhile.
+  ProbeCompletion completionFor(uint64_t id, std::shared_ptr<const config::Config> cfg);
   void housekeeping();
   void updateReady();
 
@@ -78,6 +81,7 @@ class Agent {
   std::thread thread_;
   Scheduler scheduler_;
   std::unique_ptr<HttpProber> http_;
+  std::unique_ptr<NodeExporterProber> nodeExporter_;  // runs on http_
   std::unique_ptr<ProbeCounters> counters_;
   std::unique_ptr<metrics::SelfMetrics> self_;
   std::unique_ptr<series::StoreHistogram> lag_;

@@ -10,6 +10,7 @@
 #include "agent/scheduler/event_loop.h"
 #include "probes/http_probe.h"
 #include "probes/local_memory.h"
+#include "probes/node_exporter_probe.h"
 
 namespace vigil {
 
@@ -20,6 +21,19 @@ ProbeResult runHttp(const config::HttpCheck& check, Duration timeout) {
   HttpProber prober(loop);
   ProbeResult out;
   prober.start(check, timeout, [&](ProbeResult r) {
+    out = std::move(r);
+    loop.stop();
+  });
+  loop.run();
+  return out;
+}
+
+ProbeResult runNodeExporter(const std::string& url, Duration timeout) {
+  EventLoop loop;
+  HttpProber http(loop);
+  NodeExporterProber prober(http);
+  ProbeResult out;
+  prober.start(url, timeout, [&](ProbeResult r) {
     out = std::move(r);
     loop.stop();
   });
@@ -85,6 +99,12 @@ int probeTargetCommand(const std::string& configFile, const std::string& name) {
   if (target->memory && target->memory->source == config::MemoryCheck::Source::kLocal) {
     ProbeResult r = probeLocalMemory();
     print(fmt::format("{} memory (local /proc)", target->name), r);
+    ok = ok && r.success();
+  }
+  if (target->memory && target->memory->source == config::MemoryCheck::Source::kNodeExporter) {
+    ProbeResult r = runNodeExporter(target->memory->nodeExporter, target->timeout);
+    print(fmt::format("{} memory (node_exporter {})", target->name, target->memory->nodeExporter),
+          r);
     ok = ok && r.success();
   }
   if (target->http.empty() && !target->memory) {

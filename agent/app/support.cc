@@ -15,9 +15,6 @@ Status checkSupported(const config::Config& cfg) {
     if (t.memory && t.memory->source == config::MemoryCheck::Source::kSsh) {
       return at(t.memory->position, "memory.ssh is not supported by this build yet");
     }
-    if (t.memory && t.memory->source == config::MemoryCheck::Source::kNodeExporter) {
-      return at(t.memory->position, "memory.node_exporter is not supported by this build yet");
-    }
   }
   for (const auto& p : cfg.pools) {
     if (p.loadBalancer) {

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstring>
 #include <stdexcept>
+#include <utility>
 
 namespace vigil::testing {
 
@@ -71,6 +72,11 @@ TestHttpServer::~TestHttpServer() {
   for (auto& t : workers_) t.join();
 }
 
+void TestHttpServer::setFixture(std::string body) {
+  std::lock_guard lock(mu_);
+  fixture_ = std::move(body);
+}
+
 std::string TestHttpServer::url(const std::string& path) const {
   return "http://127.0.0.1:" + std::to_string(port_) + path;
 }
@@ -117,6 +123,13 @@ void TestHttpServer::serve(int fd) {
 
   if (path == "/ok") {
     sendAll(fd, response(200, "<title>ok</title>"));
+  } else if (path == "/fixture") {
+    std::string body;
+    {
+      std::lock_guard lock(mu_);
+      body = fixture_;
+    }
+    sendAll(fd, response(200, body, "Content-Type: text/plain; version=0.0.4\r\n"));
   } else if (path.starts_with("/status/")) {
     sendAll(fd, response(static_cast<int>(arg("/status/")), "status"));
   } else if (path.starts_with("/sleep/")) {

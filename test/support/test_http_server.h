@@ -12,6 +12,7 @@
 //   /headers/N        200 with about N bytes of headers
 //   /endless          200 with a chunked body that never ends
 //   /trickle          sends one header byte every 100 ms, forever
+//   /fixture          200 with the body given to setFixture() (empty until then)
 
 #include <atomic>
 #include <mutex>
@@ -31,6 +32,9 @@ class TestHttpServer {
   int port() const { return port_; }
   /// "http://127.0.0.1:PORT" + path
   std::string url(const std::string& path) const;
+  /// What /fixture serves from now on (e.g. exposition text for the node_exporter probe).
+  /// Thread-safe.
+  void setFixture(std::string body);
   /// Requests received so far.
   int requests() const { return requests_.load(); }
 
@@ -44,6 +48,7 @@ class TestHttpServer {
   std::atomic<int> requests_{0};
   std::thread acceptor_;
   std::mutex mu_;
+  std::string fixture_;  // guarded by mu_
   std::vector<std::thread> workers_;
   std::vector<int> openFds_;
 };

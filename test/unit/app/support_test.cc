@@ -27,6 +27,15 @@ TEST_CASE("settings this build cannot run are rejected with their position") {
     cfg.targets.push_back(t);
     REQUIRE(vigil::checkSupported(cfg).ok());
   }
+  SECTION("node_exporter memory is supported") {
+    Target t;
+    MemoryCheck m;
+    m.source = MemoryCheck::Source::kNodeExporter;
+    m.nodeExporter = "http://127.0.0.1:9100/metrics";
+    t.memory = m;
+    cfg.targets.push_back(t);
+    REQUIRE(vigil::checkSupported(cfg).ok());
+  }
   SECTION("rule files are supported") {
     cfg.ruleFiles = {"rules/*.yaml"};
     REQUIRE(vigil::checkSupported(cfg).ok());

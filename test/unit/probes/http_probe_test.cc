@@ -124,6 +124,33 @@ TEST_CASE("a body over max_body_bytes is 'too_large'") {
   REQUIRE(probe(c).success());
 }
 
+TEST_CASE("the body is captured only when asked, and never past max_body_bytes") {
+  vigil::testing::TestHttpServer server;
+  auto run = [](const HttpCheck& c, std::string* body) {
+    vigil::EventLoop loop;
+    vigil::HttpProber prober(loop);
+    ProbeResult out;
+    vigil::HttpProbeOptions options;
+    options.body = body;
+    prober.start(c, Duration{2000}, [&](ProbeResult r) {
+      out = std::move(r);
+      loop.stop();
+    }, options);
+    loop.run();
+    return out;
+  };
+  std::string body;
+  REQUIRE(run(check(server.url("/ok")), &body).success());
+  REQUIRE(body == "<title>ok</title>");
+  body.clear();
+  auto c = check(server.url("/big/5000"));
+  c.maxBodyBytes = 4096;
+  REQUIRE(run(c, &body).reason == FailureReason::kTooLarge);
+  REQUIRE(body.size() <= 4096);
+  // without a buffer the probe behaves as before
+  REQUIRE(run(check(server.url("/ok")), nullptr).success());
+}
+
 TEST_CASE("a never-ending body stops at the body cap, not at the timeout") {
   vigil::testing::TestHttpServer server;
   auto c = check(server.url("/endless"));
