@@ -33,15 +33,7 @@ std::string timestamp() {
                            .count());
 }
 
-void appendLogfmtValue(std::string& out, std::string_view v) {
-  bool quote = v.empty();
-  for (char c : v) {
-    if (c == ' ' || c == '=' || c == '"' || static_cast<unsigned char>(c) < 0x20) quote = true;
-  }
-  if (!quote) {
-    out += v;
-    return;
-  }
+void appendJsonString(std::string& out, std::string_view v) {
   out += '"';
   for (char c : v) {
     switch (c) {
@@ -61,24 +53,17 @@ void appendLogfmtValue(std::string& out, std::string_view v) {
   out += '"';
 }
 
-void appendJsonString(std::string& out, std::string_view v) {
-  out += '"';
+void appendLogfmtValue(std::string& out, std::string_view v) {
+  bool quote = v.empty();
   for (char c : v) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      case '\r': out += "\\r"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          out += fmt::format("\\u{:04x}", c);
-        } else {
-          out += c;
-        }
-    }
+    if (c == ' ' || c == '=' || c == '"' || static_cast<unsigned char>(c) < 0x20) quote = true;
   }
-  out += '"';
+  if (!quote) {
+    out += v;
+    return;
+  }
+  // Quoted logfmt values use the same escapes as JSON strings.
+  appendJsonString(out, v);
 }
 
 std::string_view baseName(const char* path) {

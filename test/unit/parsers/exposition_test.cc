@@ -191,11 +191,7 @@ TEST_CASE("parseExposition errors name the line and column") {
       Case{"ok 1\r\nbad{\r\n", 2, 5, "unterminated label set"});
   auto r = parseExposition(c.text, "http://web-01:9100/metrics");
   INFO(c.text);
-  REQUIRE_FALSE(r.ok());
-  CHECK(r.error().file == "http://web-01:9100/metrics");
-  CHECK(r.error().line == c.line);
-  CHECK(r.error().column == c.column);
-  CHECK_THAT(r.error().message, Catch::Contains(c.message));
+  vigil::test::requireErrorAt(r, "http://web-01:9100/metrics", c);
 }
 
 TEST_CASE("parseExposition on a real node_exporter page") {

@@ -1,6 +1,8 @@
 #pragma once
 // Reads test fixtures from test/unit/parsers/fixtures (path compiled in by CMake).
 
+#include <catch2/catch.hpp>
+
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -19,6 +21,17 @@ inline std::string readFile(const std::string& path) {
   std::ostringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+/// Checks that `r` failed with an error naming `file`, at `c.line`:`c.column`, whose message
+/// contains `c.message` (the shape of every parser's error table).
+template <typename R, typename C>
+void requireErrorAt(const R& r, const std::string& file, const C& c) {
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().file == file);
+  CHECK(r.error().line == c.line);
+  CHECK(r.error().column == c.column);
+  CHECK_THAT(r.error().message, Catch::Contains(c.message));
 }
 
 }  // namespace vigil::test

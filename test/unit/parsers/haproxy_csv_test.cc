@@ -252,11 +252,7 @@ TEST_CASE("parseHaproxyCsv errors name the line and column") {
       Case{"# pxname,\"svname,status\n", 1, 10, "unterminated quoted field"});
   auto r = parseHaproxyCsv(c.text, "http://lb-01:8404/stats;csv");
   INFO(c.text);
-  REQUIRE_FALSE(r.ok());
-  CHECK(r.error().file == "http://lb-01:8404/stats;csv");
-  CHECK(r.error().line == c.line);
-  CHECK(r.error().column == c.column);
-  CHECK_THAT(r.error().message, Catch::Contains(c.message));
+  vigil::test::requireErrorAt(r, "http://lb-01:8404/stats;csv", c);
 }
 
 TEST_CASE("HAProxy enum names") {

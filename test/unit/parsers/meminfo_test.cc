@@ -76,11 +76,7 @@ TEST_CASE("parseMeminfo errors name the line and column") {
       Case{"", 0, 0, "no MemTotal"});
   auto r = parseMeminfo(c.text, "/proc/meminfo");
   INFO(c.text);
-  REQUIRE_FALSE(r.ok());
-  CHECK(r.error().file == "/proc/meminfo");
-  CHECK(r.error().line == c.line);
-  CHECK(r.error().column == c.column);
-  CHECK_THAT(r.error().message, Catch::Contains(c.message));
+  vigil::test::requireErrorAt(r, "/proc/meminfo", c);
 }
 
 TEST_CASE("splitMeminfoVmstat cuts `cat /proc/meminfo /proc/vmstat` at the first vmstat line") {
