@@ -171,6 +171,11 @@ class MiscCommandTest(VigilTestCase):
         for n in ("node_memory_MemAvailable_bytes", "node_memory_SwapTotal_bytes",
                   "node_memory_SwapFree_bytes", "node_vmstat_oom_kill"):
             self.assertTrue(m.find(n), f"no {n}")
+        # The embedded default evaluates the compiled-in default pack (etc/rules/vigil-default.yaml).
+        rules = http_get(v.url + "/api/v1/rules").json()
+        names = {r["name"] for g in rules["data"]["groups"] for r in g["rules"]}
+        for alert in ("TargetDown", "MemoryExhaustion", "RedundancyLost", "Http5xxSpike"):
+            self.assertIn(alert, names)
         self.assertEqual(v.stop(), 0, v.log(tail=20))
 
 
