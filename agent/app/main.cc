@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "agent/app/daemon.h"
+#include "agent/app/demo.h"
 #include "agent/app/probe_command.h"
 #include "agent/app/support.h"
 #include "agent/app/version.h"
@@ -103,6 +104,12 @@ int main(int argc, char** argv) {
 
   auto* versionCmd = app.add_subcommand("version", "Print version information");
 
+  vigil::DemoOptions demo;
+  auto* demoCmd = app.add_subcommand(
+      "demo", "Replay the Devschool incident on simulated servers (under a minute)");
+  demoCmd->add_flag("--keep", demo.keepWorkDir,
+                    "Keep the generated config, rules, log and state afterwards");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -131,6 +138,8 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "vigil: usage: vigil probe URL | vigil probe --config FILE --target NAME\n");
       rc = 2;
     }
+  } else if (*demoCmd) {
+    rc = vigil::runDemo(demo);
   } else if (*runCmd) {
     vigil::log::Level level;
     vigil::log::Format format;
