@@ -5,7 +5,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -30,8 +30,6 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/config/default_config.h"
-
-extern char** environ;
 
 namespace vigil {
 
@@ -368,20 +366,33 @@ std::string configYaml(int simPort, const std::string& work) {
 class Child {
  public:
   bool start(const std::vector<std::string>& args, const std::string& log, std::string* error) {
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_adddup2(&fa, 1, 2);
     std::vector<char*> argv;
     for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
-    int rc = posix_spawn(&pid_, argv[0], &fa, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&fa);
-    if (rc != 0) {
-      *error = fmt::format("cannot start {}: {}", args[0], std::strerror(rc));
-      pid_ = 0;
+    int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) {
+      *error = fmt::format("cannot create {}: {}", log, std::strerror(errno));
       return false;
     }
+    const pid_t parent = ::getpid();
+    pid_t pid = ::fork();
+    if (pid < 0) {
+      *error = fmt::format("cannot start {}: {}", args[0], std::strerror(errno));
+      ::close(fd);
+      return false;
+    }
+    if (pid == 0) {
+      // Only async-signal-safe calls until exec. The agent dies with the demo, however the
+      // demo ends (a killed test runner included).
+      ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+      if (::getppid() != parent) ::_exit(127);
+      ::dup2(fd, 1);
+      ::dup2(fd, 2);
+      ::execv(argv[0], argv.data());
+      ::_exit(127);
+    }
+    ::close(fd);
+    pid_ = pid;
     return true;
   }
 
