@@ -60,6 +60,19 @@ int runDaemon(const RunOptions& options) {
     return 2;
   }
   LoadedConfig first = std::move(loaded).value();
+  web::WebConfig webConfig;
+  if (!options.webConfigFile.empty()) {
+    auto wc = web::loadWebConfig(options.webConfigFile);
+    if (!wc.ok()) {
+      std::fprintf(stderr, "vigil: %s\n", wc.error().format().c_str());
+      return 2;
+    }
+    webConfig = std::move(wc).value();
+    if (webConfig.tls()) {
+      std::fprintf(stderr, "vigil: %s: %s\n", options.webConfigFile.c_str(), web::kTlsUnavailable);
+      return 2;
+    }
+  }
   std::shared_ptr<const config::Config> cfg = first.config;
   if (Status st = ensureStateDir(cfg->global.stateDir); !st.ok()) {
     std::fprintf(stderr, "vigil: %s\n", st.error().format().c_str());
@@ -107,7 +120,8 @@ int runDaemon(const RunOptions& options) {
     return agent.probeOnce(check, timeout);
   };
   web::WebServer server(store, hooks,
-                        web::Options{options.listenAddress, options.enableLifecycle, 8});
+                        web::Options{options.listenAddress, options.enableLifecycle, 8,
+                                     std::move(webConfig)});
   if (Status st = server.start(); !st.ok()) {
     std::fprintf(stderr, "vigil: %s\n", st.error().format().c_str());
     rules.stop();

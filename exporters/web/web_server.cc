@@ -18,6 +18,7 @@ const char* reasonPhrase(int status) {
   switch (status) {
     case 200: return "OK";
     case 400: return "Bad Request";
+    case 401: return "Unauthorized";
     case 403: return "Forbidden";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
@@ -58,11 +59,15 @@ std::string civetwebPort(const std::string& listenAddress) {
 }
 
 WebServer::WebServer(const series::SeriesStore& store, Hooks hooks, Options options)
-    : store_(store), hooks_(std::move(hooks)), options_(std::move(options)) {}
+    : store_(store),
+      hooks_(std::move(hooks)),
+      options_(std::move(options)),
+      auth_(options_.web.basicAuthUsers) {}
 
 WebServer::~WebServer() { stop(); }
 
 Status WebServer::start() {
+  if (options_.web.tls()) return Error{kTlsUnavailable};
   const std::string ports = civetwebPort(options_.listenAddress);
   const std::string threads = std::to_string(options_.threads);
   const char* opts[] = {"listening_ports", ports.c_str(), "num_threads", threads.c_str(),
@@ -83,7 +88,8 @@ Status WebServer::start() {
                              errText[0] ? errText : "unknown error")};
   }
   mg_set_request_handler(ctx_, "/", &WebServer::dispatch, this);
-  LOG_INFO("listening", {"address", options_.listenAddress});
+  LOG_INFO("listening", {"address", options_.listenAddress},
+           {"basic_auth", auth_.enabled() ? "true" : "false"});
   return Ok{};
 }
 
@@ -95,7 +101,19 @@ void WebServer::stop() {
 }
 
 int WebServer::dispatch(mg_connection* conn, void* self) {
-  return static_cast<WebServer*>(self)->handle(conn);
+  auto* server = static_cast<WebServer*>(self);
+  if (server->auth_.enabled() &&
+      !server->auth_.check(mg_get_header(conn, "Authorization"))) {
+    const std::string_view body = "Unauthorized\n";
+    mg_printf(conn,
+              "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"vigil\"\r\n"
+              "Content-Type: text/plain; charset=utf-8\r\nContent-Length: %zu\r\n"
+              "Connection: close\r\n\r\n",
+              body.size());
+    mg_write(conn, body.data(), body.size());
+    return 401;
+  }
+  return server->handle(conn);
 }
 
 int WebServer::handle(mg_connection* conn) {

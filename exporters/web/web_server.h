@@ -12,6 +12,7 @@
 #include "agent/core/error.h"
 #include "agent/core/probe.h"
 #include "agent/series/series_store.h"
+#include "exporters/web/web_config.h"
 
 struct mg_context;
 struct mg_connection;
@@ -36,6 +37,7 @@ struct Options {
   std::string listenAddress = ":9469";
   bool enableLifecycle = false;
   int threads = 8;
+  WebConfig web;  ///< from --web.config.file: TLS and basic auth for every endpoint
 };
 
 /// Owns the civetweb context. start() and stop() from one thread.
@@ -57,6 +59,7 @@ class WebServer {
   const series::SeriesStore& store_;
   Hooks hooks_;
   Options options_;
+  BasicAuth auth_;
   mg_context* ctx_ = nullptr;
 };
 
