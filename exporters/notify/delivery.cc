@@ -235,6 +235,7 @@ void Delivery::takeInbox() {
 
 void Delivery::applyReceivers(std::vector<config::Receiver> receivers) {
   receivers_.clear();
+  haveReceivers_ = true;
   for (auto& r : receivers) {
     const std::string name = r.name;
     receivers_.emplace(name, std::move(r));
@@ -252,6 +253,8 @@ Delivery::Queue& Delivery::queueFor(const std::string& receiver) {
 }
 
 TimestampMs Delivery::service(Queue& q, TimestampMs now) {
+  // Until the receivers are known, nothing can be told apart from a receiver that is gone.
+  if (!haveReceivers_) return 0;
   while (!q.busy && !q.entries.empty()) {
     state::OutboxEntry& e = q.entries.front();
     if (e.expiresAt != 0 && e.expiresAt <= now) {

@@ -78,9 +78,9 @@ class Delivery {
   Delivery(const Delivery&) = delete;
   Delivery& operator=(const Delivery&) = delete;
 
-  /// Replaces the receivers (from alerting.receivers). Entries for a receiver that no longer
-  /// exists are dropped with reason "receiver gone" when they come up. Thread-safe; call once
-  /// before start().
+  /// Replaces the receivers (from alerting.receivers), at start and on every reload. Entries for
+  /// a receiver that no longer exists are dropped with reason "receiver gone" when they come up.
+  /// Nothing is sent (or dropped) before the first call. Thread-safe.
   void setReceivers(const std::vector<config::Receiver>& receivers);
 
   /// Loads every pending entry of the outbox (by id) and starts the delivery thread. Errors when
@@ -137,6 +137,7 @@ class Delivery {
 
   // Owned by the delivery thread once started.
   std::map<std::string, config::Receiver> receivers_;
+  bool haveReceivers_ = false;
   std::map<std::string, std::unique_ptr<Queue>> queues_;
   std::map<CURL*, std::unique_ptr<InFlight>> inFlight_;
 };

@@ -509,3 +509,20 @@ TEST_CASE("when the outbox cannot be written the notification is still sent") {
   CHECK(events.all()[0].result == "success");
   CHECK(sink.requests().size() == 1);
 }
+
+TEST_CASE("nothing is sent or dropped before the receivers are known") {
+  RecordingSink sink;
+  ManualClock clock;
+  MemoryOutboxStore store;
+  Events events;
+  Delivery d(store, nullptr, clock, options(events));
+  REQUIRE(d.start().ok());
+  d.submit(note("oncall", "k", "{}"));
+  CHECK_FALSE(events.waitFor(1, 300));
+  CHECK(store.pending()->size() == 1);
+  d.setReceivers({webhook("oncall", sink.url())});
+  REQUIRE(events.waitFor(1));
+  d.stop();
+  CHECK(events.all()[0].result == "success");
+  CHECK(sink.requests().size() == 1);
+}
