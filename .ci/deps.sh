@@ -6,7 +6,7 @@ set -euo pipefail
 
 build_pkgs=(build-essential cmake pkg-config git
   libcurl4-openssl-dev nlohmann-json3-dev prometheus-cpp-dev libfmt-dev catch2 libssh-dev
-  libyaml-cpp-dev libcivetweb-dev libre2-dev libsqlite3-dev libcli11-dev libbenchmark-dev)
+  libyaml-cpp-dev libcivetweb-dev libre2-dev libsqlite3-dev libcli11-dev libbenchmark-dev libssl-dev)
 test_pkgs=(python3 curl clang libclang-rt-14-dev nginx haproxy openssh-server openssh-client
   prometheus prometheus-alertmanager prometheus-node-exporter prometheus-blackbox-exporter)
 

@@ -2,6 +2,7 @@
 
 #include <signal.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -15,6 +16,7 @@
 #include "agent/app/version.h"
 #include "agent/core/log.h"
 #include "agent/series/series_store.h"
+#include "exporters/notify/alertmanager_push.h"
 #include "exporters/web/web_server.h"
 
 namespace vigil {
@@ -28,6 +30,19 @@ std::string selfUrl(const std::string& listen) {
   std::string port = colon == std::string::npos ? listen : listen.substr(colon + 1);
   if (host.empty() || host == "0.0.0.0") host = "127.0.0.1";
   if (host == "[::]") host = "[::1]";
+  return "http://" + host + ":" + port;
+}
+
+// The agent's external URL, the base of each alert's generatorURL. Like Prometheus without
+// --web.external-url: this host's name and the listen port when listening on every address.
+std::string externalUrl(const std::string& listen) {
+  auto colon = listen.rfind(':');
+  std::string host = colon == std::string::npos ? "" : listen.substr(0, colon);
+  const std::string port = colon == std::string::npos ? listen : listen.substr(colon + 1);
+  if (host.empty() || host == "0.0.0.0" || host == "[::]") {
+    char name[256] = {};
+    host = gethostname(name, sizeof name - 1) == 0 && name[0] != '\0' ? name : "localhost";
+  }
   return "http://" + host + ":" + port;
 }
 
@@ -86,6 +101,19 @@ int runDaemon(const RunOptions& options) {
   agent.recordReload(true);
   RuleRunner rules(store, SystemClock::instance());
   rules.apply(std::move(first.groups), cfg->global.evaluationInterval);
+  // Alertmanager push (alerting.alertmanagers): Prometheus' notifier, resend delay 1m.
+  notify::AlertmanagerPush amPush(&store, SystemClock::instance());
+  amPush.configure(cfg->alerting.alertmanagers, cfg->global.externalLabels);
+  rules.setAlertSink(
+      [&amPush, url = externalUrl(options.listenAddress)](const rules::RuleDef& rule,
+                                                          std::vector<rules::Alert> alerts) {
+        std::vector<notify::PushAlert> out;
+        out.reserve(alerts.size());
+        for (const auto& a : alerts) out.push_back(notify::toPushAlert(a, rule.exprText, url));
+        amPush.send(std::move(out));
+      },
+      std::chrono::minutes(1));
+  amPush.start();
   agent.start();
   rules.start();
 
@@ -103,6 +131,8 @@ int runDaemon(const RunOptions& options) {
     LoadedConfig applied = std::move(next).value();
     agent.apply(applied.config);
     rules.apply(std::move(applied.groups), applied.config->global.evaluationInterval);
+    amPush.configure(applied.config->alerting.alertmanagers,
+                     applied.config->global.externalLabels);
     agent.recordReload(true);
     LOG_INFO("configuration reloaded", {"file", source.describe()});
     return Ok{};
@@ -125,6 +155,7 @@ int runDaemon(const RunOptions& options) {
   if (Status st = server.start(); !st.ok()) {
     std::fprintf(stderr, "vigil: %s\n", st.error().format().c_str());
     rules.stop();
+    amPush.stop();
     agent.stop();
     return 1;
   }
@@ -143,6 +174,7 @@ int runDaemon(const RunOptions& options) {
   }
   server.stop();
   rules.stop();
+  amPush.stop();
   agent.stop();
   LOG_INFO("stopped cleanly");
   return 0;

@@ -112,6 +112,12 @@ void RuleRunner::apply(std::vector<rules::RuleGroup> groups, Duration evaluation
   wake_.notify_all();
 }
 
+void RuleRunner::setAlertSink(AlertSink sink, Duration resendDelay) {
+  std::lock_guard lock(mu_);
+  alertSink_ = std::move(sink);
+  resendDelay_ = resendDelay;
+}
+
 void RuleRunner::start() {
   if (started_) return;
   started_ = true;
@@ -165,6 +171,12 @@ void RuleRunner::evalDue(TimestampMs now) {
       evalFailures_->inc(ts);
       LOG_WARN("rule evaluation failed", {"group", g.group.def().name}, {"rule", rule},
                {"err", err.format()});
+    }
+    if (alertSink_) {
+      for (auto& rule : g.group.alertingRules()) {
+        auto alerts = rule.alertsToSend(ts, resendDelay_.count(), g.interval.count());
+        if (!alerts.empty()) alertSink_(rule.def(), std::move(alerts));
+      }
     }
     for (const auto& s : res.samples) {
       const std::string key = toString(s.labels);

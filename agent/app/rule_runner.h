@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -29,6 +30,15 @@ class RuleRunner {
   /// Replaces the rule groups; alerts of rules that keep their name and labels keep their
   /// state. Raises the store's retention to what the rules read. Thread-safe.
   void apply(std::vector<rules::RuleGroup> groups, Duration evaluationInterval);
+
+  /// Called on the rule thread after each group evaluation with one alerting rule's alerts that
+  /// need sending (Prometheus' sendAlerts: firing alerts every resend delay, resolved ones once
+  /// more). Must not block: it hands the alerts to a queue.
+  using AlertSink = std::function<void(const rules::RuleDef& rule, std::vector<rules::Alert>)>;
+
+  /// Installs the sink; `resendDelay` is Prometheus' --rules.alert.resend-delay (1m there).
+  /// Thread-safe.
+  void setAlertSink(AlertSink sink, Duration resendDelay);
 
   /// Starts / stops the rule thread.
   void start();
@@ -55,6 +65,8 @@ class RuleRunner {
   mutable std::mutex mu_;  // guards groups_ (evaluation holds it; API readers wait briefly)
   std::vector<Group> groups_;
   Duration evaluationInterval_{1000};
+  AlertSink alertSink_;        // guarded by mu_
+  Duration resendDelay_{60'000};
   std::unordered_map<std::string, series::SeriesRef> outputRefs_;  // by label string
   std::unique_ptr<series::StoreHistogram> evalDuration_;
   std::unique_ptr<series::StoreCounter> evalFailures_;

@@ -24,10 +24,6 @@ Status checkSupported(const config::Config& cfg) {
       return at(p.position, "pools.frontend is not supported by this build yet");
     }
   }
-  if (!cfg.alerting.alertmanagers.empty()) {
-    return Error{"alerting.alertmanagers: pushing to Alertmanager is not supported by this build yet",
-                 cfg.file};
-  }
   for (const auto& r : cfg.alerting.receivers) {
     if (r.webhook) {
       return at(r.position, "alerting.receivers[].webhook is not supported by this build yet");

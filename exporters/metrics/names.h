@@ -16,6 +16,8 @@ inline constexpr std::string_view kResult = "result";
 inline constexpr std::string_view kPhase = "phase";
 inline constexpr std::string_view kCode = "code";
 inline constexpr std::string_view kLe = "le";
+inline constexpr std::string_view kReceiver = "receiver";
+inline constexpr std::string_view kAlertmanager = "alertmanager";
 
 // Probe results (blackbox_exporter's names).
 inline constexpr std::string_view kProbeSuccess = "probe_success";
@@ -67,6 +69,19 @@ inline constexpr std::string_view kRuleEvaluationFailuresTotal =
     "vigil_rule_evaluation_failures_total";
 inline constexpr std::string_view kNotificationsTotal = "vigil_notifications_total";
 inline constexpr std::string_view kNotificationQueueLength = "vigil_notification_queue_length";
+inline constexpr std::string_view kNotificationOldestUndeliveredSeconds =
+    "vigil_notification_oldest_undelivered_seconds";
+// Alertmanager push (Prometheus' prometheus_notifications_* under our prefix).
+inline constexpr std::string_view kAlertmanagerNotificationsTotal =
+    "vigil_alertmanager_notifications_total";
+inline constexpr std::string_view kAlertmanagerNotificationErrorsTotal =
+    "vigil_alertmanager_notification_errors_total";
+inline constexpr std::string_view kAlertmanagerNotificationsDroppedTotal =
+    "vigil_alertmanager_notifications_dropped_total";
+inline constexpr std::string_view kAlertmanagerNotificationQueueLength =
+    "vigil_alertmanager_notification_queue_length";
+inline constexpr std::string_view kAlertmanagerNotificationQueueCapacity =
+    "vigil_alertmanager_notification_queue_capacity";
 inline constexpr std::string_view kConfigLastReloadSuccessful =
     "vigil_config_last_reload_successful";
 inline constexpr std::string_view kConfigLastReloadSuccessTimestampSeconds =
