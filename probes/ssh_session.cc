@@ -153,8 +153,7 @@ SshOutcome SshSession::libsshError(std::string_view phase, FailureReason otherwi
   FailureReason r = otherwise;
   if (lower.find("closed") != std::string::npos || lower.find("reset") != std::string::npos ||
       lower.find("socket error") != std::string::npos ||
-      lower.find("disconnect") != std::string::npos ||
-      (session_ != nullptr && !ssh_is_connected(session_))) {
+      lower.find("disconnect") != std::string::npos) {
     r = FailureReason::kReset;
   }
   if (err.empty()) err = "failed";
