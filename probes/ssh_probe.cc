@@ -75,14 +75,29 @@ void SshProber::start(const config::SshMemory& cfg, Duration timeout, ProbeCompl
   job.deadline = job.queued + timeout;
   job.done = std::move(done);
   bool notify = false;
+  std::vector<std::unique_ptr<Host>> expired;  // closed after the lock is released
   {
     std::lock_guard lock(mu_);
+    const TimestampMs now = clock_.nowMs();
+    if (now - lastSweep_ >= kIdleSweepEvery.count()) {
+      lastSweep_ = now;
+      for (auto it = hosts_.begin(); it != hosts_.end();) {
+        Host& h = *it->second;
+        if (!h.busy && h.jobs.empty() && now - h.lastUsed >= kIdleHostExpiry.count()) {
+          expired.push_back(std::move(it->second));
+          it = hosts_.erase(it);
+        } else {
+          ++it;
+        }
+      }
+    }
     auto& slot = hosts_[hostKey(cfg)];
     if (!slot) {
       slot = std::make_unique<Host>();
       slot->cfg = cfg;
     }
     Host& host = *slot;
+    host.lastUsed = now;
     if (host.jobs.size() >= kMaxQueuedPerHost) {
       ProbeResult r;
       r.reason = FailureReason::kInternal;

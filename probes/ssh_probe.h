@@ -59,6 +59,11 @@ class SshProber {
   /// host has at most one probe per memory check in flight, so this only trips on a bug.
   static constexpr size_t kMaxQueuedPerHost = 16;
 
+  /// A host not probed for this long (removed by a reload, say) has its session closed and is
+  /// forgotten; probed again, it connects anew. Checked at most once per kIdleSweepEvery.
+  static constexpr Duration kIdleHostExpiry = std::chrono::minutes(10);
+  static constexpr Duration kIdleSweepEvery = std::chrono::minutes(1);
+
   /// `loop` and `clock` must outlive this object. Completions are posted to `loop`.
   SshProber(EventLoop& loop, const Clock& clock);
   SshProber(EventLoop& loop, const Clock& clock, Options options);
@@ -87,8 +92,9 @@ class SshProber {
   };
   struct Host {
     config::SshMemory cfg;
-    std::deque<Job> jobs;  // guarded by mu_
-    bool busy = false;     // guarded by mu_: a worker serves it
+    std::deque<Job> jobs;     // guarded by mu_
+    bool busy = false;        // guarded by mu_: a worker serves it
+    TimestampMs lastUsed = 0; // guarded by mu_: last start()
     // Only the worker serving the host touches these (busy == true is the ownership).
     std::unique_ptr<SshSession> session;
     TimestampMs connectedAt = 0;
@@ -113,6 +119,7 @@ class SshProber {
   std::deque<Host*> ready_;  // hosts with jobs and no worker, in arrival order
   std::vector<std::thread> workers_;
   size_t idleWorkers_ = 0;
+  TimestampMs lastSweep_ = 0;  // guarded by mu_
 };
 
 }  // namespace vigil

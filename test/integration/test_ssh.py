@@ -18,6 +18,8 @@ from harness import HOST, VigilTestCase, free_port, require_binary, run, vigil_c
 
 SSHD = "/usr/sbin/sshd"
 SSH_KEYGEN = "/usr/bin/ssh-keygen"
+SSH_AGENT = "/usr/bin/ssh-agent"
+SSH_ADD = "/usr/bin/ssh-add"
 MEMORY_SERIES = ("node_memory_MemTotal_bytes", "node_memory_MemAvailable_bytes",
                  "node_memory_SwapTotal_bytes", "node_memory_SwapFree_bytes")
 
@@ -136,8 +138,9 @@ class SshTest(VigilTestCase):
         return path
 
     def ssh_target(self, name, port, known_hosts, identity=None, **extra):
-        ssh = {"host": HOST, "port": port, "user": self.user,
-               "identity_file": identity or self.user_key, "known_hosts": known_hosts}
+        ssh = {"host": HOST, "port": port, "user": self.user, "known_hosts": known_hosts}
+        if identity != "":
+            ssh["identity_file"] = identity or self.user_key
         return dict({"name": name, "memory": {"ssh": ssh}}, **extra)
 
     def accepted_logins(self, proc):
@@ -227,6 +230,29 @@ class SshTest(VigilTestCase):
         self.assertIn(f"FAILED: auth: identity_file {self.user_key}: permissions 0644 are too open",
                       r.stdout)
         self.assertEqual(self.accepted_logins(sshd), 0)
+
+    def test_ssh_agent_when_no_identity_file(self):
+        sshd, port = self.start_sshd()
+        kh = self.known_hosts("known_hosts", self.host_key + ".pub", port)
+        path = self.write("c.yaml", vigil_config([self.ssh_target("box", port, kh, identity="")],
+                                                 state_dir=self.path("st"), timeout="5s",
+                                                 interval="10s"))
+        env = {k: v for k, v in os.environ.items() if k != "SSH_AUTH_SOCK"}
+        r = run([self.vigil, "probe", "--config", path, "--target", "box"], timeout=30, env=env)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn("FAILED: auth: no identity_file configured and no ssh-agent", r.stdout)
+
+        require_binary(SSH_AGENT, "openssh-client")
+        sock = self.path("agent.sock")
+        self.start("ssh-agent", [SSH_AGENT, "-D", "-a", sock])
+        self.wait(lambda: os.path.exists(sock), "ssh-agent socket")
+        env["SSH_AUTH_SOCK"] = sock
+        added = run([SSH_ADD, self.user_key], env=env)
+        self.assertEqual(added.returncode, 0, added.stderr)
+        r = run([self.vigil, "probe", "--config", path, "--target", "box"], timeout=30, env=env)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("MemTotal", r.stdout)
+        self.assertEqual(self.accepted_logins(sshd), 1)
 
     def test_vigil_probe_prints_figures_fingerprint_and_round_trip(self):
         sshd, port = self.start_sshd()

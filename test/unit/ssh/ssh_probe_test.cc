@@ -245,3 +245,23 @@ TEST_CASE("failed connects back off on the injected clock, with the last reason"
   REQUIRE(closing.accepts() == 2);
   REQUIRE(prober.hostCount() == 1);
 }
+
+TEST_CASE("hosts not probed for a while are forgotten, their sessions closed") {
+  RawServer gone(RawServer::Mode::kClose);
+  RawServer kept(RawServer::Mode::kClose);
+  vigil::ManualClock clock;
+  LoopThread lt;
+  vigil::SshProber prober(lt.loop, clock);
+  start(prober, target(gone.port()), Duration{2000}).get();
+  start(prober, target(kept.port()), Duration{2000}).get();
+  REQUIRE(prober.hostCount() == 2);
+  clock.advance(vigil::SshProber::kIdleHostExpiry - Duration{1});
+  start(prober, target(kept.port()), Duration{2000}).get();
+  REQUIRE(prober.hostCount() == 2);  // not idle long enough yet
+  clock.advance(Duration{2});
+  start(prober, target(kept.port()), Duration{2000}).get();
+  REQUIRE(prober.hostCount() == 2);  // swept a minute ago: not yet looked at again
+  clock.advance(vigil::SshProber::kIdleSweepEvery);
+  start(prober, target(kept.port()), Duration{2000}).get();
+  REQUIRE(prober.hostCount() == 1);
+}
