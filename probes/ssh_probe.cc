@@ -205,23 +205,21 @@ ProbeResult SshProber::runJob(Host& host, const Job& job) {
       host.session = std::move(session);
       fresh = true;
       r.trace.push_back(fmt::format("connect    {:8.3f} ms", host.session->connectSeconds() * 1e3));
-      r.trace.push_back(
-          fmt::format("handshake  {:8.3f} ms (key exchange, host key, auth)",
-                      host.session->handshakeSeconds() * 1e3));
+      r.trace.push_back(fmt::format("handshake  {:8.3f} ms (key exchange, host key, auth)",
+                                    host.session->handshakeSeconds() * 1e3));
     } else {
       r.trace.push_back(fmt::format("host key   {} {} ({})", host.session->hostKeyType(),
                                     host.session->hostKeyFingerprint(), knownHosts));
-      r.trace.push_back(fmt::format(
-          "session    reused (connected {:.1f} s ago)",
-          static_cast<double>(clock_.nowMs() - host.connectedAt) / 1e3));
+      r.trace.push_back(fmt::format("session    reused (connected {:.1f} s ago)",
+                                    static_cast<double>(clock_.nowMs() - host.connectedAt) / 1e3));
     }
     const auto execStart = SteadyClock::now();
     std::string out;
     double rtt = 0;
     SshOutcome o = host.session->exec(job.command, job.deadline, out, rtt);
     if (!o.ok()) {
-      const bool dead = host.session->state() == SshSessionState::kBroken ||
-                        o.reason == FailureReason::kTooLarge;
+      const bool dead =
+          host.session->state() == SshSessionState::kBroken || o.reason == FailureReason::kTooLarge;
       if (dead) host.session.reset();
       if (dead && !fresh && o.reason == FailureReason::kReset &&
           SteadyClock::now() < job.deadline) {
@@ -231,8 +229,8 @@ ProbeResult SshProber::runJob(Host& host, const Job& job) {
       return fail(o.reason, std::move(o.message));
     }
     r.trace.push_back(fmt::format("round trip {:8.3f} ms (channel open)", rtt * 1e3));
-    r.trace.push_back(fmt::format("command    {:8.3f} ms, {} bytes", secondsSince(execStart) * 1e3,
-                                  out.size()));
+    r.trace.push_back(
+        fmt::format("command    {:8.3f} ms, {} bytes", secondsSince(execStart) * 1e3, out.size()));
     const std::string source = fmt::format("{}:`{}`", host.session->where(), job.command);
     ProbeResult parsed = memoryResultFromOutput(out, source);
     r.reason = parsed.reason;

@@ -92,9 +92,9 @@ class SshProber {
   };
   struct Host {
     config::SshMemory cfg;
-    std::deque<Job> jobs;     // guarded by mu_
-    bool busy = false;        // guarded by mu_: a worker serves it
-    TimestampMs lastUsed = 0; // guarded by mu_: last start()
+    std::deque<Job> jobs;      // guarded by mu_
+    bool busy = false;         // guarded by mu_: a worker serves it
+    TimestampMs lastUsed = 0;  // guarded by mu_: last start()
     // Only the worker serving the host touches these (busy == true is the ownership).
     std::unique_ptr<SshSession> session;
     TimestampMs connectedAt = 0;

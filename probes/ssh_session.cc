@@ -101,7 +101,8 @@ Duration sshReconnectBackoff(int failures, double jitter) {
   const int shift = std::min(failures - 1, 20);
   const int64_t raw = std::min<int64_t>(base << shift, kSshMaxBackoff.count());
   jitter = std::clamp(jitter, 0.0, 1.0);
-  return Duration{static_cast<int64_t>(std::llround(static_cast<double>(raw) * (1 - 0.2 * jitter)))};
+  return Duration{
+      static_cast<int64_t>(std::llround(static_cast<double>(raw) * (1 - 0.2 * jitter)))};
 }
 
 SshSession::SshSession(const config::SshMemory& cfg, const std::atomic<bool>* stop)
@@ -147,9 +148,8 @@ SshOutcome SshSession::waitSocket(SshDeadline deadline, std::string_view phase) 
 SshOutcome SshSession::libsshError(std::string_view phase, FailureReason otherwise) {
   std::string err = session_ != nullptr ? ssh_get_error(session_) : "";
   std::string lower = err;
-  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) {
-    return static_cast<char>(std::tolower(c));
-  });
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   FailureReason r = otherwise;
   if (lower.find("closed") != std::string::npos || lower.find("reset") != std::string::npos ||
       lower.find("socket error") != std::string::npos ||
@@ -297,8 +297,7 @@ SshOutcome SshSession::checkHostKey() {
   const std::string file = cfg_.knownHosts.empty() ? "~/.ssh/known_hosts" : cfg_.knownHosts;
   const std::string key_desc = fmt::format("{} key {}", keyType_, fingerprint_);
   switch (ssh_session_is_known_server(session_)) {
-    case SSH_KNOWN_HOSTS_OK:
-      return {};
+    case SSH_KNOWN_HOSTS_OK: return {};
     case SSH_KNOWN_HOSTS_CHANGED:
       return broken(FailureReason::kHostKey,
                     fmt::format("host key for {} CHANGED: the server offers {}, which does not "
@@ -320,8 +319,7 @@ SshOutcome SshSession::checkHostKey() {
                     fmt::format("host key for {} UNKNOWN: known_hosts file {} does not exist "
                                 "(the server offers {})",
                                 where_, file, key_desc));
-    case SSH_KNOWN_HOSTS_ERROR:
-      break;
+    case SSH_KNOWN_HOSTS_ERROR: break;
   }
   return broken(FailureReason::kHostKey,
                 fmt::format("cannot check the host key of {} against {}: {}", where_, file,
@@ -348,9 +346,8 @@ SshOutcome SshSession::authenticate(SshDeadline deadline) {
       int rc = ssh_userauth_publickey(session_, nullptr, key.get());
       if (rc == SSH_AUTH_SUCCESS) return {};
       if (rc == SSH_AUTH_DENIED || rc == SSH_AUTH_PARTIAL) {
-        return broken(FailureReason::kAuth,
-                      fmt::format("{} refused the key in {} for {}", where_, cfg_.identityFile,
-                                  user));
+        return broken(FailureReason::kAuth, fmt::format("{} refused the key in {} for {}", where_,
+                                                        cfg_.identityFile, user));
       }
       if (rc == SSH_AUTH_ERROR) return libsshError("auth", FailureReason::kAuth);
       if (SshOutcome o = waitSocket(deadline, "auth"); !o.ok()) return o;
@@ -414,8 +411,9 @@ SshOutcome SshSession::exec(const std::string& command, SshDeadline deadline, st
       } else {
         out.append(buf, static_cast<size_t>(n));
         if (out.size() > kMaxSshOutputBytes) {
-          return SshOutcome::fail(FailureReason::kTooLarge, fmt::format("`{}` printed more than {} bytes",
-                                                                        command, kMaxSshOutputBytes));
+          return SshOutcome::fail(
+              FailureReason::kTooLarge,
+              fmt::format("`{}` printed more than {} bytes", command, kMaxSshOutputBytes));
         }
       }
     }

@@ -213,7 +213,8 @@ class Sshd {
                   "\nPidFile none\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n"
                   "UsePAM no\nStrictModes no\nPermitRootLogin prohibit-password\n"
                   // the user's ~/.bashrc (sourced for `ssh host cmd`) is not what we measure
-                  "SetEnv HOME=" + dir_ + "\n");
+                  "SetEnv HOME=" +
+                  dir_ + "\n");
     pid_ = spawn({"/usr/sbin/sshd", "-D", "-e", "-f", path("sshd_config")}, path("sshd.log"));
     if (pid_ < 0) {
       fail("cannot start /usr/sbin/sshd (install openssh-server)");
@@ -276,9 +277,8 @@ void BM_SshPersistentSession(benchmark::State& state) {
   auto probe = [&] {
     std::promise<vigil::ProbeResult> p;
     auto f = p.get_future();
-    prober.start(cfg, std::chrono::seconds(10), [&](vigil::ProbeResult r) {
-      p.set_value(std::move(r));
-    });
+    prober.start(cfg, std::chrono::seconds(10),
+                 [&](vigil::ProbeResult r) { p.set_value(std::move(r)); });
     return f.get();
   };
   // The first probe connects and authenticates once; what is measured is every probe after.
@@ -296,11 +296,23 @@ void BM_SshPersistentSession(benchmark::State& state) {
 void BM_SshProcessPerProbe(benchmark::State& state) {
   Sshd& sshd = Sshd::get();
   if (!sshd.ok()) return state.SkipWithError(sshd.error().c_str());
-  const std::vector<std::string> argv = {
-      "/usr/bin/ssh", "-F", "/dev/null", "-i", sshd.path("id_ed25519"), "-o",
-      "UserKnownHostsFile=" + sshd.path("known_hosts"), "-o", "StrictHostKeyChecking=yes", "-o",
-      "BatchMode=yes", "-o", "ConnectTimeout=10", "-p", std::to_string(sshd.port()),
-      sshd.user() + "@127.0.0.1", "cat /proc/meminfo /proc/vmstat"};
+  const std::vector<std::string> argv = {"/usr/bin/ssh",
+                                         "-F",
+                                         "/dev/null",
+                                         "-i",
+                                         sshd.path("id_ed25519"),
+                                         "-o",
+                                         "UserKnownHostsFile=" + sshd.path("known_hosts"),
+                                         "-o",
+                                         "StrictHostKeyChecking=yes",
+                                         "-o",
+                                         "BatchMode=yes",
+                                         "-o",
+                                         "ConnectTimeout=10",
+                                         "-p",
+                                         std::to_string(sshd.port()),
+                                         sshd.user() + "@127.0.0.1",
+                                         "cat /proc/meminfo /proc/vmstat"};
   if (runToEnd(argv) != 0) return state.SkipWithError("ssh to the local sshd failed");
   const double self0 = selfCpu(), kids0 = childrenCpu(), server0 = treeCpu(sshd.pid());
   int probes = 0;
@@ -314,5 +326,11 @@ void BM_SshProcessPerProbe(benchmark::State& state) {
 
 }  // namespace
 
-BENCHMARK(BM_SshPersistentSession)->Iterations(kSessionProbes)->UseRealTime()->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_SshProcessPerProbe)->Iterations(kSpawnProbes)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_SshPersistentSession)
+    ->Iterations(kSessionProbes)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_SshProcessPerProbe)
+    ->Iterations(kSpawnProbes)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
