@@ -292,6 +292,36 @@ class SshTest(VigilTestCase):
         self.assertEqual(self.accepted_logins(sshd2), 1, sshd2.log())
         self.assertIn("ssh session re-established", v.log())
 
+    def test_stalled_session_times_out_and_is_replaced(self):
+        sshd, port = self.start_sshd()
+        kh = self.known_hosts("known_hosts", self.host_key + ".pub", port)
+        v = self.start_vigil_targets([self.ssh_target("box", port, kh)])
+        self.wait_metric(v, "vigil_probes_total", {"probe": "memory", "result": "success"},
+                         lambda x: x >= 1)
+        # Freeze the established session's sshd processes: the TCP connection stays up, the
+        # server stops answering in the middle of a session (channel open, exec or read).
+        stopped = descendants(sshd.pid)
+        self.assertTrue(stopped, "no sshd session process to stop")
+
+        def resume():
+            for pid in stopped:
+                try:
+                    os.kill(pid, signal.SIGCONT)
+                except ProcessLookupError:
+                    pass
+
+        self.addCleanup(resume)
+        for pid in stopped:
+            os.kill(pid, signal.SIGSTOP)
+        m = self.wait_metric(v, "vigil_probes_total", {"probe": "memory", "result": "timeout"},
+                             lambda x: x >= 1)
+        self.assertRegex(v.log(), r"timed out in phase (channel open|exec|read|exit status)")
+        before = m.get("vigil_probes_total", probe="memory", result="success")
+        # the listener still answers: the next probe connects a new session and succeeds
+        self.wait_metric(v, "vigil_probes_total", {"probe": "memory", "result": "success"},
+                         lambda x: x >= before + 2, what="success on a new session")
+        self.assertEqual(self.accepted_logins(sshd), 2, sshd.log())
+
     def test_silent_host_times_out_while_http_keeps_its_schedule(self):
         # accepts TCP (the kernel completes the handshake into the backlog), never speaks
         silent = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
