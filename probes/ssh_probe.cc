@@ -68,6 +68,11 @@ size_t SshProber::hostCount() {
   return hosts_.size();
 }
 
+size_t SshProber::inFlight() {
+  std::lock_guard lock(mu_);
+  return inFlight_;
+}
+
 void SshProber::start(const config::SshMemory& cfg, Duration timeout, ProbeCompletion done) {
   Job job;
   job.command = cfg.command;
@@ -108,6 +113,7 @@ void SshProber::start(const config::SshMemory& cfg, Duration timeout, ProbeCompl
     }
     const bool wasIdle = host.jobs.empty() && !host.busy;
     host.jobs.push_back(std::move(job));
+    ++inFlight_;
     if (wasIdle) {
       ready_.push_back(&host);
       notify = true;
@@ -138,13 +144,13 @@ void SshProber::workerMain() {
     host->jobs.pop_front();
     lock.unlock();
     ProbeResult r = runJob(*host, job);
-    finish(job, std::move(r));
     lock.lock();
+    --inFlight_;
     host->busy = false;
-    if (!host->jobs.empty()) {
-      ready_.push_back(host);
-      // Another idle worker may take it; this one loops and may take it itself.
-    }
+    // More probes for this host: this worker (looping) or another idle one takes it.
+    if (!host->jobs.empty()) ready_.push_back(host);
+    // Posted once the counts are right (post only takes the loop's own lock).
+    finish(job, std::move(r));
   }
 }
 

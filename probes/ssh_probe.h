@@ -82,6 +82,8 @@ class SshProber {
 
   /// Hosts with a session object (connected or backing off), for tests.
   size_t hostCount();
+  /// Probes started and not finished yet (queued or running). Thread-safe.
+  size_t inFlight();
 
  private:
   struct Job {
@@ -119,6 +121,7 @@ class SshProber {
   std::deque<Host*> ready_;  // hosts with jobs and no worker, in arrival order
   std::vector<std::thread> workers_;
   size_t idleWorkers_ = 0;
+  size_t inFlight_ = 0;  // guarded by mu_
   TimestampMs lastSweep_ = 0;  // guarded by mu_
 };
 

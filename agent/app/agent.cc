@@ -264,7 +264,8 @@ void Agent::updateReady() {
 void Agent::housekeeping() {
   const TimestampMs now = clock_.nowMs();
   self_->update(now);
-  store_.append(inFlightRef_, now, static_cast<double>(loop_.transfersInFlight()));
+  store_.append(inFlightRef_, now,
+                static_cast<double>(loop_.transfersInFlight() + ssh_->inFlight()));
   store_.append(targetsRef_, now, static_cast<double>(targets_.size()));
   const uint64_t missed = scheduler_.missedRounds();
   if (missed > missedSeen_) {

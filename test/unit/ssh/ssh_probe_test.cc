@@ -156,7 +156,9 @@ TEST_CASE("a host that accepts TCP and never speaks times out in the handshake, 
   lt.loop.post(tick);
   std::thread::id completedOn;
   auto f = start(prober, target(silent.port()), Duration{300}, &completedOn);
+  REQUIRE(prober.inFlight() == 1);
   ProbeResult r = f.get();
+  REQUIRE(prober.inFlight() == 0);
   REQUIRE(r.reason == FailureReason::kTimeout);
   REQUIRE(contains(r.error, "timed out in phase handshake"));
   REQUIRE(contains(r.error, "[127.0.0.1]:" + std::to_string(silent.port())));
