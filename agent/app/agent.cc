@@ -43,6 +43,7 @@ Agent::Agent(series::SeriesStore& store, const Clock& clock, Options options)
   metrics::describeAll(store_);
   http_ = std::make_unique<HttpProber>(loop_);
   nodeExporter_ = std::make_unique<NodeExporterProber>(*http_);
+  ssh_ = std::make_unique<SshProber>(loop_, clock_);
   counters_ = std::make_unique<ProbeCounters>(store_, clock_.nowMs());
   self_ = std::make_unique<metrics::SelfMetrics>(store_, options_.version, options_.revision,
                                                  options_.buildDate);
@@ -146,11 +147,7 @@ void Agent::applyOnLoop(std::shared_ptr<const config::Config> cfg) {
       ts->checks.push_back(std::move(c));
     };
     for (const auto& h : t.http) addCheck("http", &h, nullptr);
-    // SSH memory is refused before a config gets here (checkSupported).
-    if (t.memory && (t.memory->source == config::MemoryCheck::Source::kLocal ||
-                     t.memory->source == config::MemoryCheck::Source::kNodeExporter)) {
-      addCheck("memory", nullptr, &*t.memory);
-    }
+    if (t.memory) addCheck("memory", nullptr, &*t.memory);
     entries.push_back(Scheduler::Entry{t.name, t.interval});
     next.emplace(t.name, std::move(ts));
   }
@@ -218,7 +215,9 @@ void Agent::startTarget(TargetState& ts, TimestampMs due, TimestampMs now) {
     }
     c.running = true;
     const Duration timeout = c.status.timeout;
-    if (c.memory != nullptr) {
+    if (c.memory != nullptr && c.memory->source == config::MemoryCheck::Source::kSsh) {
+      ssh_->start(c.memory->ssh, timeout, completionFor(c.id, cfg));
+    } else if (c.memory != nullptr) {
       nodeExporter_->start(c.memory->nodeExporter, timeout, completionFor(c.id, cfg));
     } else {
       http_->start(*c.http, timeout, completionFor(c.id, cfg));
@@ -265,7 +264,8 @@ void Agent::updateReady() {
 void Agent::housekeeping() {
   const TimestampMs now = clock_.nowMs();
   self_->update(now);
-  store_.append(inFlightRef_, now, static_cast<double>(loop_.transfersInFlight()));
+  store_.append(inFlightRef_, now,
+                static_cast<double>(loop_.transfersInFlight() + ssh_->inFlight()));
   store_.append(targetsRef_, now, static_cast<double>(targets_.size()));
   const uint64_t missed = scheduler_.missedRounds();
   if (missed > missedSeen_) {

@@ -23,6 +23,7 @@
 #include "exporters/metrics/self_metrics.h"
 #include "probes/http_probe.h"
 #include "probes/node_exporter_probe.h"
+#include "probes/ssh_probe.h"
 
 namespace vigil {
 
@@ -82,6 +83,7 @@ class Agent {
   Scheduler scheduler_;
   std::unique_ptr<HttpProber> http_;
   std::unique_ptr<NodeExporterProber> nodeExporter_;  // runs on http_
+  std::unique_ptr<SshProber> ssh_;  // its workers post completions to loop_
   std::unique_ptr<ProbeCounters> counters_;
   std::unique_ptr<metrics::SelfMetrics> self_;
   std::unique_ptr<series::StoreHistogram> lag_;

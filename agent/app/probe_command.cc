@@ -11,6 +11,7 @@
 #include "probes/http_probe.h"
 #include "probes/local_memory.h"
 #include "probes/node_exporter_probe.h"
+#include "probes/ssh_probe.h"
 
 namespace vigil {
 
@@ -34,6 +35,18 @@ ProbeResult runNodeExporter(const std::string& url, Duration timeout) {
   NodeExporterProber prober(http);
   ProbeResult out;
   prober.start(url, timeout, [&](ProbeResult r) {
+    out = std::move(r);
+    loop.stop();
+  });
+  loop.run();
+  return out;
+}
+
+ProbeResult runSsh(const config::SshMemory& ssh, Duration timeout) {
+  EventLoop loop;
+  SshProber prober(loop, SystemClock::instance(), SshProber::Options{1});
+  ProbeResult out;
+  prober.start(ssh, timeout, [&](ProbeResult r) {
     out = std::move(r);
     loop.stop();
   });
@@ -104,6 +117,14 @@ int probeTargetCommand(const std::string& configFile, const std::string& name) {
   if (target->memory && target->memory->source == config::MemoryCheck::Source::kNodeExporter) {
     ProbeResult r = runNodeExporter(target->memory->nodeExporter, target->timeout);
     print(fmt::format("{} memory (node_exporter {})", target->name, target->memory->nodeExporter),
+          r);
+    ok = ok && r.success();
+  }
+  if (target->memory && target->memory->source == config::MemoryCheck::Source::kSsh) {
+    const config::SshMemory& ssh = target->memory->ssh;
+    ProbeResult r = runSsh(ssh, target->timeout);
+    print(fmt::format("{} memory (ssh {}{}:{} `{}`)", target->name,
+                      ssh.user.empty() ? "" : ssh.user + "@", ssh.host, ssh.port, ssh.command),
           r);
     ok = ok && r.success();
   }

@@ -11,11 +11,6 @@ Error at(const config::Position& p, std::string message) {
 }  // namespace
 
 Status checkSupported(const config::Config& cfg) {
-  for (const auto& t : cfg.targets) {
-    if (t.memory && t.memory->source == config::MemoryCheck::Source::kSsh) {
-      return at(t.memory->position, "memory.ssh is not supported by this build yet");
-    }
-  }
   for (const auto& p : cfg.pools) {
     if (p.loadBalancer) {
       return at(p.position, "pools.load_balancer is not supported by this build yet");
