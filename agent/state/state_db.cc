@@ -66,7 +66,7 @@ CREATE TABLE alerts (
   rule TEXT NOT NULL,
   labels TEXT NOT NULL,
   state TEXT NOT NULL,
-  value REAL NOT NULL,
+  value REAL,  -- NULL: NaN (SQLite stores NaN as NULL)
   active_at INTEGER NOT NULL,
   fired_at INTEGER NOT NULL,
   resolved_at INTEGER NOT NULL,
@@ -323,7 +323,7 @@ Status StateDb::Impl::validate() {
   {
     sqlite3_stmt* st = nullptr;
     int rc = sqlite3_prepare_v2(db.get(), "PRAGMA quick_check", -1, &st, nullptr);
-    if (rc != SQLITE_OK) return fail("is not a usable SQLite database");
+    if (rc != SQLITE_OK) return fail("is corrupt or unreadable");
     std::string problems;
     int n = 0;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
