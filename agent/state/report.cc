@@ -17,7 +17,12 @@ namespace {
 
 bool isAlertActive(const std::string& to) { return to == "pending" || to == "firing"; }
 bool isAlertEnded(const std::string& to) { return to == "resolved" || to == "inactive"; }
-bool isProbeFailure(const std::string& to) { return to == "down" || to == "failed"; }
+/// Probe and pool-membership states name themselves ("down", "failed", "out_of_rotation",
+/// "maint", ...); any transition to a state other than a healthy one counts as a failure.
+bool isProbeFailure(const std::string& to) {
+  return !(to == "up" || to == "ok" || to == "in_rotation" || to == "healthy" ||
+           to == "success");
+}
 bool isFailedNotification(const std::string& to) {
   return to == "failed" || to == "dropped" || to == "rejected" || to == "expired";
 }
@@ -64,24 +69,24 @@ std::string when(TimestampMs t) {
   return s;
 }
 
-nlohmann::json eventJson(const Event& e) {
-  nlohmann::json labels = nlohmann::json::object();
+nlohmann::ordered_json eventJson(const Event& e) {
+  nlohmann::ordered_json labels = nlohmann::ordered_json::object();
   for (const auto& l : e.labels) labels[l.name] = l.value;
   return {{"id", e.id},           {"at", when(e.at)}, {"kind", e.kind},
           {"subject", e.subject}, {"labels", labels}, {"from", e.from},
           {"to", e.to},           {"detail", e.detail}};
 }
 
-nlohmann::json optEvent(const std::optional<Event>& e) {
-  return e ? eventJson(*e) : nlohmann::json(nullptr);
+nlohmann::ordered_json optEvent(const std::optional<Event>& e) {
+  return e ? eventJson(*e) : nlohmann::ordered_json(nullptr);
 }
 
-nlohmann::json optSeconds(const std::optional<Duration>& d) {
-  return d ? nlohmann::json(static_cast<double>(d->count()) / 1000.0) : nlohmann::json(nullptr);
+nlohmann::ordered_json optSeconds(const std::optional<Duration>& d) {
+  return d ? nlohmann::ordered_json(static_cast<double>(d->count()) / 1000.0) : nlohmann::ordered_json(nullptr);
 }
 
-nlohmann::json optTime(const std::optional<TimestampMs>& t) {
-  return t ? nlohmann::json(when(*t)) : nlohmann::json(nullptr);
+nlohmann::ordered_json optTime(const std::optional<TimestampMs>& t) {
+  return t ? nlohmann::ordered_json(when(*t)) : nlohmann::ordered_json(nullptr);
 }
 
 int digits(std::string_view s, size_t pos, size_t n, bool* ok) {
@@ -266,16 +271,16 @@ std::string renderMarkdown(const std::vector<Event>& events, TimestampMs since,
 
 std::string renderJson(const std::vector<Event>& events, TimestampMs since, TimestampMs until) {
   const ReportSummary s = summarize(events);
-  nlohmann::json evs = nlohmann::json::array();
+  nlohmann::ordered_json evs = nlohmann::ordered_json::array();
   for (const Event& e : events) evs.push_back(eventJson(e));
-  nlohmann::json summary = {
+  nlohmann::ordered_json summary = {
       {"first_alert", optEvent(s.firstAlert)},
       {"likely_root_cause",
-       s.firstAlert ? nlohmann::json{{"alert", alertDisplay(*s.firstAlert)},
+       s.firstAlert ? nlohmann::ordered_json{{"alert", alertDisplay(*s.firstAlert)},
                                      {"at", when(s.firstAlert->at)},
                                      {"state", s.firstAlert->to},
                                      {"summary", s.firstAlert->detail}}
-                    : nlohmann::json(nullptr)},
+                    : nlohmann::ordered_json(nullptr)},
       {"first_probe_failure", optEvent(s.firstFailure)},
       {"first_page", optEvent(s.firstPage)},
       {"detection_start", optTime(s.detectionStart)},
@@ -286,12 +291,12 @@ std::string renderJson(const std::vector<Event>& events, TimestampMs since, Time
       {"alerts", s.alertNames},
       {"failed_targets", s.failedTargets},
   };
-  nlohmann::json doc = {{"since", when(since)},
+  nlohmann::ordered_json doc = {{"since", when(since)},
                         {"until", when(until)},
                         {"event_count", events.size()},
                         {"summary", summary},
                         {"events", evs}};
-  return doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  return doc.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
 }
 
 std::optional<TimestampMs> parseRfc3339(std::string_view s) {

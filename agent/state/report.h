@@ -18,7 +18,8 @@ namespace vigil::state {
 ///
 /// - first alert: the earliest alert event going to "pending" or "firing" (what fired first: the
 ///   likely root cause), with its detail (the summary annotation);
-/// - first failure: the earliest probe event going to "down" or "failed";
+/// - first failure: the earliest probe event going to a state other than a healthy one ("up",
+///   "ok", "in_rotation", "healthy", "success"): "down", "failed", "out_of_rotation", ...;
 /// - detection started at the earlier of the first failure and the first alert;
 /// - first page: the earliest "notification" event that is not a failure ("failed", "dropped"),
 ///   or, with no notification recorded, the first alert going to "firing";
@@ -36,7 +37,7 @@ struct ReportSummary {
   /// Alert names (with labels) still firing at the end of the window, in the order they fired.
   std::vector<std::string> stillFiring;
   std::vector<std::string> alertNames;   ///< every alert that went pending or firing, first first
-  std::vector<std::string> failedTargets;  ///< every probe subject that went down/failed
+  std::vector<std::string> failedTargets;  ///< every probe subject that failed, first first
 };
 
 /// The summary of `events` (oldest first, as StateDb::events returns them).
