@@ -413,10 +413,12 @@ TEST_CASE("state: a damaged or foreign file is refused, named, and left byte-ide
     std::string data(8192, '\0');
     for (auto& c : data) c = static_cast<char>(rng());
     writeFile(file, data);
+    REQUIRE(fs::file_size(file) == data.size());
     expect = "not an SQLite database";
   }
   SECTION("text") {
     writeFile(file, "global:\n  state_dir: /var/lib/vigil\n");
+    REQUIRE(fs::file_size(file) > 0);
     expect = "not an SQLite database";
   }
   SECTION("a truncated vigil database") {
