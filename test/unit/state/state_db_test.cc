@@ -644,3 +644,26 @@ TEST_CASE("state: four threads at once") {
   REQUIRE(log->size() == size_t{kThreads});
   for (const auto& e : *log) CHECK(e.sentAt == kPerThread - 1);
 }
+
+TEST_CASE("state: a read-only reader sees what a writer commits while both are open") {
+  TempDir tmp;
+  auto writer = openOk(tmp.path);
+  REQUIRE(writer->addEvent(event(1, "alert", "A", "inactive", "pending")).ok());
+  auto reader = StateDb::openReadOnly(tmp.path);
+  REQUIRE(reader.ok());
+  auto ev = (*reader)->events(0, 100);
+  REQUIRE(ev.ok());
+  CHECK(ev->size() == 1);
+  for (int i = 2; i <= 20; ++i) {
+    REQUIRE(writer->addEvent(event(i, "alert", "A", "pending", "firing")).ok());
+    ev = (*reader)->events(0, 100);
+    REQUIRE(ev.ok());
+    REQUIRE(ev->size() == static_cast<size_t>(i));
+    CHECK(ev->back().at == i);
+  }
+  // The writer still writes while the reader is open.
+  REQUIRE(writer->enqueue(entry("k")).ok());
+  auto p = (*reader)->pending();
+  REQUIRE(p.ok());
+  CHECK(p->size() == 1);
+}
