@@ -15,6 +15,9 @@ namespace vigil::state {
 
 namespace {
 
+/// Keys in the order written: a report read by people as well as scripts.
+using Json = nlohmann::ordered_json;
+
 bool isAlertActive(const std::string& to) { return to == "pending" || to == "firing"; }
 bool isAlertEnded(const std::string& to) { return to == "resolved" || to == "inactive"; }
 /// Probe and pool-membership states name themselves ("down", "failed", "out_of_rotation",
@@ -69,24 +72,24 @@ std::string when(TimestampMs t) {
   return s;
 }
 
-nlohmann::ordered_json eventJson(const Event& e) {
-  nlohmann::ordered_json labels = nlohmann::ordered_json::object();
+Json eventJson(const Event& e) {
+  Json labels = Json::object();
   for (const auto& l : e.labels) labels[l.name] = l.value;
   return {{"id", e.id},           {"at", when(e.at)}, {"kind", e.kind},
           {"subject", e.subject}, {"labels", labels}, {"from", e.from},
           {"to", e.to},           {"detail", e.detail}};
 }
 
-nlohmann::ordered_json optEvent(const std::optional<Event>& e) {
-  return e ? eventJson(*e) : nlohmann::ordered_json(nullptr);
+Json optEvent(const std::optional<Event>& e) {
+  return e ? eventJson(*e) : Json(nullptr);
 }
 
-nlohmann::ordered_json optSeconds(const std::optional<Duration>& d) {
-  return d ? nlohmann::ordered_json(static_cast<double>(d->count()) / 1000.0) : nlohmann::ordered_json(nullptr);
+Json optSeconds(const std::optional<Duration>& d) {
+  return d ? Json(static_cast<double>(d->count()) / 1000.0) : Json(nullptr);
 }
 
-nlohmann::ordered_json optTime(const std::optional<TimestampMs>& t) {
-  return t ? nlohmann::ordered_json(when(*t)) : nlohmann::ordered_json(nullptr);
+Json optTime(const std::optional<TimestampMs>& t) {
+  return t ? Json(when(*t)) : Json(nullptr);
 }
 
 int digits(std::string_view s, size_t pos, size_t n, bool* ok) {
@@ -271,16 +274,16 @@ std::string renderMarkdown(const std::vector<Event>& events, TimestampMs since,
 
 std::string renderJson(const std::vector<Event>& events, TimestampMs since, TimestampMs until) {
   const ReportSummary s = summarize(events);
-  nlohmann::ordered_json evs = nlohmann::ordered_json::array();
+  Json evs = Json::array();
   for (const Event& e : events) evs.push_back(eventJson(e));
-  nlohmann::ordered_json summary = {
+  Json summary = {
       {"first_alert", optEvent(s.firstAlert)},
       {"likely_root_cause",
-       s.firstAlert ? nlohmann::ordered_json{{"alert", alertDisplay(*s.firstAlert)},
+       s.firstAlert ? Json{{"alert", alertDisplay(*s.firstAlert)},
                                      {"at", when(s.firstAlert->at)},
                                      {"state", s.firstAlert->to},
                                      {"summary", s.firstAlert->detail}}
-                    : nlohmann::ordered_json(nullptr)},
+                    : Json(nullptr)},
       {"first_probe_failure", optEvent(s.firstFailure)},
       {"first_page", optEvent(s.firstPage)},
       {"detection_start", optTime(s.detectionStart)},
@@ -291,12 +294,12 @@ std::string renderJson(const std::vector<Event>& events, TimestampMs since, Time
       {"alerts", s.alertNames},
       {"failed_targets", s.failedTargets},
   };
-  nlohmann::ordered_json doc = {{"since", when(since)},
+  Json doc = {{"since", when(since)},
                         {"until", when(until)},
                         {"event_count", events.size()},
                         {"summary", summary},
                         {"events", evs}};
-  return doc.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
+  return doc.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
 }
 
 std::optional<TimestampMs> parseRfc3339(std::string_view s) {

@@ -366,8 +366,9 @@ Status StateDb::Impl::validate() {
   // transaction that ends by setting user_version.
   for (const char* table : kTables) {
     sqlite3_stmt* st = nullptr;
-    if (sqlite3_prepare_v2(db.get(), "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
-                           -1, &st, nullptr) != SQLITE_OK) {
+    if (sqlite3_prepare_v2(db.get(),
+                           "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", -1,
+                           &st, nullptr) != SQLITE_OK) {
       return fail("cannot read the schema");
     }
     sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);

@@ -116,13 +116,15 @@ TEST_CASE("report: Markdown shaped like a postmortem") {
   // A pipe in a cell is escaped, a line break flattened: one row per event.
   CHECK_THAT(md, Catch::Contains("| 2023-03-03T10:28:00Z | probe | web-01 | up → down | status "
                                  "500 \\| body: oops |\n"));
-  CHECK_THAT(md, Catch::Contains("| 2023-03-03T10:28:05Z | alert | Http5xxSpike{instance=\"web-01\"}"
-                                 " | inactive → firing | web-01 answers 500<br>on every route |\n"));
+  CHECK_THAT(md, Catch::Contains("| 2023-03-03T10:28:05Z | alert | "
+                                 "Http5xxSpike{instance=\"web-01\"} | inactive → firing | "
+                                 "web-01 answers 500<br>on every route |\n"));
   // Timeline in order, every event once.
   size_t rows = 0, pos = md.find("## Timeline");
   REQUIRE(pos != std::string::npos);
   std::string last;
-  for (size_t p = md.find("\n| 2023-", pos); p != std::string::npos; p = md.find("\n| 2023-", p + 1)) {
+  for (size_t p = md.find("\n| 2023-", pos); p != std::string::npos;
+       p = md.find("\n| 2023-", p + 1)) {
     const std::string t = md.substr(p + 3, 20);
     CHECK(t >= last);
     last = t;
@@ -187,7 +189,8 @@ TEST_CASE("report: without notifications the first page is the first alert to fi
   CHECK(s.stillFiring == std::vector<std::string>{"TargetDown{instance=\"web-01\"}"});
   CHECK_FALSE(s.resolvedAt);
   CHECK_FALSE(s.timeToResolve);
-  const std::string md = renderMarkdown(events, at("2026-11-25T09:00:00Z"), at("2026-11-25T11:00:00Z"));
+  const std::string md =
+      renderMarkdown(events, at("2026-11-25T09:00:00Z"), at("2026-11-25T11:00:00Z"));
   CHECK_THAT(md, Catch::Contains("| Time to detect | 11s500ms |"));
   CHECK_THAT(md, Catch::Contains("| Resolved | not yet: still firing at the end of the window: "
                                  "TargetDown{instance=\"web-01\"} |"));
@@ -218,7 +221,8 @@ TEST_CASE("report: probe failures without any alert") {
       ev("2026-11-25T10:00:00Z", "reload", "/etc/vigil.yaml", {}, "", "ok"),
       ev("2026-11-25T10:00:05Z", "probe", "web-01", {}, "up", "down", "timeout"),
   };
-  const std::string md = renderMarkdown(events, at("2026-11-25T09:00:00Z"), at("2026-11-25T11:00:00Z"));
+  const std::string md =
+      renderMarkdown(events, at("2026-11-25T09:00:00Z"), at("2026-11-25T11:00:00Z"));
   CHECK_THAT(md, Catch::StartsWith("# Incident report: web-01 down\n"));
   CHECK_THAT(md, Catch::Contains("| First alert | none in this window |"));
   CHECK_THAT(md, Catch::Contains("| First page | none in this window |"));

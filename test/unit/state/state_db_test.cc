@@ -31,7 +31,8 @@ namespace {
 struct TempDir {
   TempDir() {
     const char* base = std::getenv("TMPDIR");
-    std::string tmpl = std::string(base != nullptr && *base ? base : "/tmp") + "/vigil-state-XXXXXX";
+    std::string tmpl =
+        std::string(base != nullptr && *base ? base : "/tmp") + "/vigil-state-XXXXXX";
     REQUIRE(mkdtemp(tmpl.data()) != nullptr);
     path = tmpl;
   }
