@@ -18,6 +18,8 @@
 #include "agent/core/log.h"
 #include "agent/rules/alerting.h"
 #include "agent/rules/rule_test_runner.h"
+#include "agent/state/report.h"
+#include "agent/state/state_db.h"
 
 #include <iostream>
 
@@ -53,6 +55,61 @@ int checkConfig(const std::string& file) {
               "%zu rule files, %zu receivers\n",
               file.c_str(), cfg->targets.size(), http, memory, cfg->pools.size(),
               cfg->ruleFilePaths.size(), cfg->alerting.receivers.size());
+  return 0;
+}
+
+struct ReportOptions {
+  std::string stateDir;
+  std::string configFile;
+  std::string since = "24h";
+  std::string until = "now";
+  std::string format = "markdown";
+};
+
+/// `vigil report`: 0 with a report (also for an empty window), 2 for bad flags or config, 1 when
+/// the state database cannot be read.
+int report(const ReportOptions& o) {
+  std::string dir = o.stateDir;
+  if (dir.empty() && !o.configFile.empty()) {
+    auto cfg = vigil::config::loadConfigFile(o.configFile);
+    if (!cfg.ok()) {
+      std::fprintf(stderr, "vigil: %s\n", cfg.error().format().c_str());
+      return 2;
+    }
+    dir = cfg->global.stateDir;
+  }
+  if (dir.empty()) dir = vigil::config::Global{}.stateDir;
+  const vigil::TimestampMs now = vigil::SystemClock::instance().nowMs();
+  auto since = vigil::state::parseTimeArg(o.since, now);
+  if (!since.ok()) {
+    std::fprintf(stderr, "vigil: --since: %s\n", since.error().format().c_str());
+    return 2;
+  }
+  auto until = vigil::state::parseTimeArg(o.until, now);
+  if (!until.ok()) {
+    std::fprintf(stderr, "vigil: --until: %s\n", until.error().format().c_str());
+    return 2;
+  }
+  if (*since >= *until) {
+    std::fprintf(stderr, "vigil: --since (%s) must be before --until (%s)\n",
+                 vigil::formatRfc3339(*since).c_str(), vigil::formatRfc3339(*until).c_str());
+    return 2;
+  }
+  // Read-only: a report never creates, migrates or locks out the daemon's database.
+  auto db = vigil::state::StateDb::openReadOnly(dir);
+  if (!db.ok()) {
+    std::fprintf(stderr, "vigil: %s\n", db.error().format().c_str());
+    return 1;
+  }
+  auto events = (*db)->events(*since, *until);
+  if (!events.ok()) {
+    std::fprintf(stderr, "vigil: %s\n", events.error().format().c_str());
+    return 1;
+  }
+  const std::string out = o.format == "json"
+                              ? vigil::state::renderJson(*events, *since, *until)
+                              : vigil::state::renderMarkdown(*events, *since, *until);
+  std::fwrite(out.data(), 1, out.size(), stdout);
   return 0;
 }
 
@@ -104,6 +161,21 @@ int main(int argc, char** argv) {
       app.add_subcommand("test-rules", "Run rule unit tests (promtool's test file format)");
   testRulesCmd->add_option("files", ruleTestFiles, "Test files")->required();
 
+  ReportOptions reportOpts;
+  auto* reportCmd =
+      app.add_subcommand("report", "Draft an incident timeline from the recorded events");
+  reportCmd->add_option("--state-dir", reportOpts.stateDir,
+                        "State directory (default: the config's global.state_dir, else "
+                        "/var/lib/vigil)");
+  reportCmd->add_option("--config", reportOpts.configFile, "Config file to take state_dir from");
+  reportCmd->add_option("--since", reportOpts.since, "Start: RFC 3339, or a duration ago")
+      ->capture_default_str();
+  reportCmd->add_option("--until", reportOpts.until, "End: RFC 3339, a duration ago, or now")
+      ->capture_default_str();
+  reportCmd->add_option("--format", reportOpts.format, "markdown|json")
+      ->check(CLI::IsMember({"markdown", "json"}))
+      ->capture_default_str();
+
   auto* versionCmd = app.add_subcommand("version", "Print version information");
 
   vigil::DemoOptions demo;
@@ -131,6 +203,8 @@ int main(int argc, char** argv) {
     rc = vigil::rules::runRuleTests(ruleTestFiles, std::cout, std::cerr);
   } else if (*checkCmd) {
     rc = checkConfig(checkFile);
+  } else if (*reportCmd) {
+    rc = report(reportOpts);
   } else if (*probeCmd) {
     if (!probeUrl.empty() && probeConfig.empty() && probeTarget.empty()) {
       rc = vigil::probeUrlCommand(probeUrl, probeTimeout);

@@ -74,6 +74,10 @@ class StateDb {
   /// synchronous=FULL. A database that exists but is corrupt, not SQLite, of an unknown schema
   /// version, or unwritable is an error naming the file; it is never recreated empty.
   static Result<std::unique_ptr<StateDb>> open(const std::string& dir);
+  /// Opens an existing `dir`/vigil.db for reading only (`vigil report`, possibly while the daemon
+  /// runs): the same checks as open(), but it creates nothing, a missing or empty database is an
+  /// error, and every writing method returns an error.
+  static Result<std::unique_ptr<StateDb>> openReadOnly(const std::string& dir);
   ~StateDb();
   StateDb(const StateDb&) = delete;
   StateDb& operator=(const StateDb&) = delete;
