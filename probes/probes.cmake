@@ -1,7 +1,8 @@
 # The probes library: one file per protocol, plus the builtin table.
 add_library(vigil_probes STATIC
   ${CMAKE_CURRENT_SOURCE_DIR}/http_probe.cc
-  ${CMAKE_CURRENT_SOURCE_DIR}/node_exporter_probe.cc)
+  ${CMAKE_CURRENT_SOURCE_DIR}/node_exporter_probe.cc
+  ${CMAKE_CURRENT_SOURCE_DIR}/haproxy_probe.cc)
 add_library(vigil::probes ALIAS vigil_probes)
 target_link_libraries(vigil_probes PUBLIC vigil_core vigil_scheduler vigil_metric_names CURL::libcurl fmt::fmt)
 target_compile_definitions(vigil_probes PRIVATE VIGIL_VERSION="${PROJECT_VERSION}")
