@@ -11,12 +11,14 @@ import shutil
 import socket
 import sys
 import tempfile
+import time
 import unittest
 
 from harness import HOST, VigilTestCase, faultserver_path, free_port, http_get, \
     http_request, require_binary, run, try_get, vigil_config
 
 HAPROXY = "/usr/sbin/haproxy"
+PROMTOOL = "/usr/bin/promtool"
 DEFAULT_RULES = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "etc",
                                              "rules", "vigil-default.yaml"))
 BACKEND = "devschool-web"
@@ -191,6 +193,7 @@ backend {backend}
         self.assertEqual(self.alerts(v, "RedundancyLost"), [])
 
         # Someone leaves web-02 in maintenance after a test: the Devschool incident.
+        t0 = time.monotonic()
         self.admin(f"set server {BACKEND}/web-02 state maint")
         m = self.wait_metric(v, "vigil_pool_members_in_rotation", {"pool": POOL},
                              lambda x: x == 1)
@@ -198,6 +201,9 @@ backend {backend}
         self.assertEqual(self.member(m, "web-01"), ("UP", 1))
         firing = self.wait(lambda: [a for a in self.alerts(v, "RedundancyLost")
                                     if a["state"] == "firing"], "RedundancyLost firing")
+        # A figure, not an assertion (1 s probe and evaluation intervals; polled every 0.1 s).
+        sys.stderr.write(f"\n[figure] RedundancyLost firing on /api/v1/alerts "
+                         f"{time.monotonic() - t0:.2f} s after `set server ... state maint`\n")
         self.assertEqual(firing[0]["labels"]["pool"], POOL)
         self.assertEqual(firing[0]["labels"]["severity"], "page")
         self.assertEqual(firing[0]["annotations"]["summary"],
@@ -268,6 +274,12 @@ backend {backend}
                  if l.startswith("# TYPE ")}
         self.assertEqual(types.get("vigil_lb_http_responses_total"), "counter")
         self.assertEqual(types.get("vigil_lb_sessions_total"), "counter")
+        # the pool series pass Prometheus' own lint
+        require_binary(PROMTOOL, "prometheus")
+        r = run([PROMTOOL, "check", "metrics"], input=m.text, timeout=60)
+        lines = [l for l in (r.stdout + r.stderr).splitlines()
+                 if l.strip() and "node_memory_" not in l]
+        self.assertEqual(lines, [], r.stdout + r.stderr)
 
     def test_unknown_server_and_absent_member_are_reported(self):
         web1 = self.start_web("web-01", "127.0.0.11")
