@@ -95,10 +95,12 @@ void PoolRecorder::record(const ProbeResult& r, TimestampMs t) {
   }
   lastSuccess_ = t;
 
-  std::map<Key, series::SeriesRef> next;
+  std::map<Labels, series::SeriesRef> next;
   std::set<std::string> unknown, absent;
   for (const ProbeSample& s : r.samples) {
-    Key key{s.name, s.labels};
+    // Keyed by the full label set, so a reload that changes a member's `labels:` moves its
+    // series to the new labels (a few dozen samples per pool: the copies cost nothing).
+    Labels key = labelsFor(s);
     series::SeriesRef ref = series::kNoSeries;
     if (auto it = live_.find(key); it != live_.end()) {
       ref = it->second;
@@ -106,9 +108,9 @@ void PoolRecorder::record(const ProbeResult& r, TimestampMs t) {
     } else if (auto dup = next.find(key); dup != next.end()) {
       ref = dup->second;  // cannot happen with lbSamples(); harmless if it did
     } else {
-      ref = store_.ref(labelsFor(s));
+      ref = store_.ref(key);
     }
-    next.emplace(key, ref);
+    next.emplace(std::move(key), ref);
     batch_.emplace_back(ref, s.value);
     if (s.name == names::kPoolUnknownServerInRotation) {
       unknown.insert(std::string(get(s.labels, names::kServer)));

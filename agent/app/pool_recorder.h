@@ -51,7 +51,6 @@ class PoolRecorder {
   const std::string& pool() const { return pool_; }
 
  private:
-  using Key = std::pair<std::string, Labels>;  // metric name, sample labels
   void releaseAll(TimestampMs t);
   Labels labelsFor(const ProbeSample& s) const;
 
@@ -65,7 +64,7 @@ class PoolRecorder {
   series::SeriesRef duration_ = series::kNoSeries;
   series::SeriesRef membersRef_ = series::kNoSeries;
   series::SeriesRef minRef_ = series::kNoSeries;
-  std::map<Key, series::SeriesRef> live_;  // the series of the last successful probe
+  std::map<Labels, series::SeriesRef> live_;  // the series of the last successful probe
   TimestampMs lastSuccess_ = 0;
   bool failing_ = false;
   std::set<std::string> unknown_;  // "server (STATE)" of servers no target maps to

@@ -8,6 +8,7 @@ reported as probe_success{probe="lb"} 0 without zeroing the pool's series."""
 
 import os
 import shutil
+import signal
 import socket
 import sys
 import tempfile
@@ -234,7 +235,7 @@ backend {backend}
         self.assertEqual(m.get("vigil_pool_members_in_rotation", pool=POOL), 1)
 
     def test_traffic_counters_equal_haproxys_own(self):
-        v, web1, _, _, fe = self.setup_pool()
+        v, web1, _, _, fe = self.setup_pool(rules=True)
         self.wait_metric(v, "probe_success", {"probe": "lb", "pool": POOL}, lambda x: x == 1)
         statuses = self.send(fe + APP.lstrip("/"))
         self.assertEqual(statuses, [200] * REQUESTS)
@@ -270,6 +271,12 @@ backend {backend}
         self.assertEqual(fives, statuses.count(500))
         self.assertEqual(m.get("vigil_lb_http_responses_total", pool=POOL, target="web-02",
                                code="5xx"), 0)
+        # real users getting 500s from web-01 page Http5xxSpike (source lb) for web-01 only
+        spikes = self.wait(lambda: [a for a in self.alerts(v, "Http5xxSpike")
+                                    if a["labels"].get("source") == "lb" and
+                                    a["state"] == "firing"], "Http5xxSpike (lb) firing")
+        self.assertEqual([(a["labels"]["target"], a["labels"]["pool"]) for a in spikes],
+                         [("web-01", POOL)])
         types = {l.split()[2]: l.split()[3] for l in m.text.splitlines()
                  if l.startswith("# TYPE ")}
         self.assertEqual(types.get("vigil_lb_http_responses_total"), "counter")
@@ -324,6 +331,31 @@ backend {backend}
         self.assertEqual(m.get("vigil_pool_members_in_rotation", pool=POOL), 1)
         self.assertEqual(self.member(m, "web-02"), ("MAINT", 0))
         self.assertIn("cannot read the load balancer's stats", v.log())
+
+    def test_reload_updates_the_pool_and_removes_a_pool_gone(self):
+        web1 = self.start_web("web-01", "127.0.0.11")
+        web2 = self.start_web("web-02", "127.0.0.12")
+        stats, _ = self.start_haproxy([("web-01", web1), ("web-02", web2)])
+        members = [{"name": "web-01", "url": web1 + "/"}, {"name": "web-02", "url": web2 + "/"}]
+        v = self.start_vigil(self.pool_config(stats, members))
+        self.wait_metric(v, "vigil_pool_members_in_rotation", {"pool": POOL}, lambda x: x == 2)
+        # min_in_rotation 2 -> 1, web-02 leaves the config (so the backend has an unknown server)
+        self.write("vigil.yaml", self.pool_config(stats, members[:1], min_in_rotation=1))
+        v.signal(signal.SIGHUP)
+        m = self.wait_metric(v, "vigil_pool_unknown_servers", {"pool": POOL}, lambda x: x == 1)
+        self.assertEqual(m.get("vigil_pool_min_in_rotation", pool=POOL), 1)
+        self.assertEqual(m.get("vigil_pool_members", pool=POOL), 1)
+        self.assertEqual(m.find("vigil_pool_member_in_rotation", target="web-02"), [])
+        self.assertEqual(m.find("vigil_lb_sessions_total", target="web-02"), [])
+        # the pool removed: every pool series goes
+        self.write("vigil.yaml", vigil_config([{"name": "web-01", "http": [{"url": web1 + "/"}]}],
+                                              state_dir=self.path("vigil-state")))
+        v.signal(signal.SIGHUP)
+        m = self.wait(lambda: (lambda m: m if not m.find("vigil_pool_members") else None)(
+            self.scrape(v)), "pool series removed")
+        for name in m.names():
+            self.assertEqual(m.find(name, pool=POOL), [], name)
+        self.assertTrue(v.alive())
 
     def test_frontend_is_probed_like_an_http_check(self):
         v, _, _, _, fe = self.setup_pool(frontend=True)

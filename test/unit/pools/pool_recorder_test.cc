@@ -149,6 +149,18 @@ TEST_CASE("a failed stats fetch keeps the last view until it is older than the l
   CHECK(m.at(kSessions01) == 20);
 }
 
+TEST_CASE("a reload that changes a member's labels moves its series to the new labels") {
+  Fixture f;
+  f.rec.record(lbResult("UP", 10), 1000);
+  REQUIRE(scrape(f.store).contains(kSessions01));
+  f.rec.configure(2, 2, {{"web-01", Labels{{"role", "spare"}}}, {"web-02", Labels{}}});
+  f.rec.record(lbResult("UP", 11), 2000);
+  auto m = scrape(f.store);
+  CHECK_FALSE(m.contains(kSessions01));
+  CHECK(m.at("vigil_lb_sessions_total{pool=\"devschool\", role=\"spare\", target=\"web-01\"}") ==
+        11);
+}
+
 TEST_CASE("destroying the recorder (pool removed by a reload) removes every pool series") {
   SeriesStore store;
   vigil::ProbeCounters counters{store, 0};
