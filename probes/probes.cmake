@@ -3,7 +3,8 @@ add_library(vigil_probes STATIC
   ${CMAKE_CURRENT_SOURCE_DIR}/http_probe.cc
   ${CMAKE_CURRENT_SOURCE_DIR}/node_exporter_probe.cc
   ${CMAKE_CURRENT_SOURCE_DIR}/ssh_session.cc
-  ${CMAKE_CURRENT_SOURCE_DIR}/ssh_probe.cc)
+  ${CMAKE_CURRENT_SOURCE_DIR}/ssh_probe.cc
+  ${CMAKE_CURRENT_SOURCE_DIR}/haproxy_probe.cc)
 add_library(vigil::probes ALIAS vigil_probes)
 target_link_libraries(vigil_probes PUBLIC vigil_core vigil_scheduler vigil_metric_names CURL::libcurl fmt::fmt)
 # The SSH memory source: libssh (Debian's libssh-dev), found through pkg-config.

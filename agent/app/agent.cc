@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <optional>
+#include <tuple>
+
 #include "agent/core/log.h"
 #include "exporters/metrics/names.h"
 #include "probes/local_memory.h"
@@ -18,6 +21,50 @@ const std::vector<double> kLagBuckets = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.0
 Labels named(std::string_view name, Labels l = {}) {
   set(l, kMetricNameLabel, name);
   return l;
+}
+
+// A pool's scheduler entry: the unit separator keeps it apart from every target name.
+std::string poolEntryName(const std::string& pool) { return "\x1fpool:" + pool; }
+
+// The target under which a pool's `frontend:` URL is probed (series target="<pool>/frontend").
+std::string frontendTargetName(const config::Pool& p) { return p.name + "/frontend"; }
+
+// A pool is probed at the smallest interval of its members, with that member's timeout, so the
+// rotation is watched at least as often as any member; a pool without members uses global's.
+std::pair<Duration, Duration> poolTiming(const config::Config& cfg, const std::string& pool) {
+  std::pair<Duration, Duration> out{cfg.global.interval, cfg.global.timeout};
+  bool any = false;
+  for (const auto& t : cfg.targets) {
+    if (t.pool != pool || (any && t.interval >= out.first)) continue;
+    out = {t.interval, t.timeout};
+    any = true;
+  }
+  return out;
+}
+
+// A pool's `frontend:` is probed like an http check: as a target "<pool>/frontend" in the pool
+// (same series, same schedule, same API entry as any target). The config the agent runs is a
+// copy of the declared one with those targets appended; members are counted from the declared.
+std::shared_ptr<const config::Config> withFrontendTargets(
+    std::shared_ptr<const config::Config> cfg) {
+  bool any = false;
+  for (const auto& p : cfg->pools) any = any || !p.frontend.empty();
+  if (!any) return cfg;
+  auto out = std::make_shared<config::Config>(*cfg);
+  for (const config::Pool& p : cfg->pools) {
+    if (p.frontend.empty()) continue;
+    config::Target t;
+    t.name = frontendTargetName(p);
+    t.pool = p.name;
+    std::tie(t.interval, t.timeout) = poolTiming(*cfg, p.name);
+    t.position = p.position;
+    config::HttpCheck h;
+    h.url = p.frontend;
+    h.position = p.position;
+    t.http.push_back(std::move(h));
+    out->targets.push_back(std::move(t));
+  }
+  return out;
 }
 
 }  // namespace
@@ -38,12 +85,24 @@ struct Agent::TargetState {
   std::vector<std::unique_ptr<Check>> checks;
 };
 
+// A pool: its config gauges every tick, and its load-balancer probe when it has one.
+struct Agent::PoolState {
+  uint64_t id = 0;
+  const config::Pool* pool = nullptr;
+  std::optional<LbProbeSpec> lb;
+  std::unique_ptr<PoolRecorder> recorder;
+  bool running = false;
+  bool done = false;  // the LB probe completed at least once (or there is none)
+  CheckStatus status;
+};
+
 Agent::Agent(series::SeriesStore& store, const Clock& clock, Options options)
     : store_(store), clock_(clock), options_(std::move(options)) {
   metrics::describeAll(store_);
   http_ = std::make_unique<HttpProber>(loop_);
   nodeExporter_ = std::make_unique<NodeExporterProber>(*http_);
   ssh_ = std::make_unique<SshProber>(loop_, clock_);
+  haproxy_ = std::make_unique<HaproxyProber>(*http_);
   counters_ = std::make_unique<ProbeCounters>(store_, clock_.nowMs());
   self_ = std::make_unique<metrics::SelfMetrics>(store_, options_.version, options_.revision,
                                                  options_.buildDate);
@@ -67,6 +126,7 @@ Agent::~Agent() {
   stop();
   // Recorders release their series into the store, which outlives the agent.
   targets_.clear();
+  pools_.clear();
 }
 
 void Agent::start() {
@@ -102,6 +162,8 @@ void Agent::apply(std::shared_ptr<const config::Config> cfg) {
 void Agent::applyOnLoop(std::shared_ptr<const config::Config> cfg) {
   static uint64_t nextCheckId = 1;
   const TimestampMs now = clock_.nowMs();
+  const std::shared_ptr<const config::Config> declared = cfg;
+  cfg = withFrontendTargets(std::move(cfg));
   std::map<std::string, std::unique_ptr<TargetState>> next;
   std::vector<Scheduler::Entry> entries;
   for (const config::Target& t : cfg->targets) {
@@ -151,6 +213,53 @@ void Agent::applyOnLoop(std::shared_ptr<const config::Config> cfg) {
     entries.push_back(Scheduler::Entry{t.name, t.interval});
     next.emplace(t.name, std::move(ts));
   }
+  std::map<std::string, std::unique_ptr<PoolState>> nextPools;
+  for (const config::Pool& p : cfg->pools) {
+    auto ps = std::make_unique<PoolState>();
+    ps->pool = &p;
+    // The same pool keeps its recorder (its LB series continue without a staleness gap) and
+    // its id, so a probe in flight across the reload is recorded.
+    if (auto it = pools_.find(p.name); it != pools_.end()) {
+      PoolState& old = *it->second;
+      ps->id = old.id;
+      ps->recorder = std::move(old.recorder);
+      ps->running = old.running;
+      ps->status = old.status;
+    } else {
+      ps->id = nextCheckId++;
+      ps->recorder = std::make_unique<PoolRecorder>(store_, *counters_, p.name);
+    }
+    std::map<std::string, Labels> memberLabels;
+    for (const auto& t : declared->targets) {
+      if (t.pool == p.name) memberLabels.emplace(t.name, t.labels);
+    }
+    const int members = static_cast<int>(memberLabels.size());
+    ps->recorder->configure(members, p.minInRotation, std::move(memberLabels));
+    ps->recorder->recordConfig(now);
+    const auto [interval, timeout] = poolTiming(*declared, p.name);
+    if (p.loadBalancer) {
+      ps->lb = lbProbeSpec(*declared, p);
+      ps->done = ps->status.lastRun > 0;
+      ps->status.target = p.name;
+      ps->status.probe = "lb";
+      ps->status.url = urlWithoutUserinfo(p.loadBalancer->haproxyStats);
+      ps->status.labels = Labels{{std::string(names::kPool), p.name}};
+      ps->status.interval = interval;
+      ps->status.timeout = timeout;
+    } else {
+      ps->done = true;
+    }
+    entries.push_back(Scheduler::Entry{poolEntryName(p.name), interval});
+    nextPools.emplace(p.name, std::move(ps));
+  }
+  pools_ = std::move(nextPools);
+  poolSchedule_.clear();
+  poolsById_.clear();
+  for (const config::Pool& p : cfg->pools) {
+    PoolState* ps = pools_.at(p.name).get();
+    poolSchedule_.push_back(ps);
+    poolsById_.emplace(ps->id, ps);
+  }
   // Old targets (and checks not carried over) are destroyed here; their recorders release
   // their series. Probes still in flight for them find no check when they complete.
   targets_ = std::move(next);
@@ -166,7 +275,7 @@ void Agent::applyOnLoop(std::shared_ptr<const config::Config> cfg) {
   scheduler_.setTargets(entries, now);
   store_.append(targetsRef_, now, static_cast<double>(targets_.size()));
   LOG_INFO("configuration applied", {"file", config_->file},
-           {"targets", std::to_string(targets_.size())});
+           {"targets", std::to_string(targets_.size())}, {"pools", std::to_string(pools_.size())});
   updateReady();
   armTimer();
 }
@@ -186,7 +295,11 @@ void Agent::armTimer() {
 void Agent::onTick() {
   const TimestampMs now = clock_.nowMs();
   scheduler_.runDue(now, [this](size_t index, TimestampMs due, TimestampMs started) {
-    if (index < schedule_.size()) startTarget(*schedule_[index], due, started);
+    if (index < schedule_.size()) {
+      startTarget(*schedule_[index], due, started);
+    } else if (index - schedule_.size() < poolSchedule_.size()) {
+      startPool(*poolSchedule_[index - schedule_.size()], due, started);
+    }
   });
   armTimer();
 }
@@ -226,6 +339,42 @@ void Agent::startTarget(TargetState& ts, TimestampMs due, TimestampMs now) {
   updateReady();
 }
 
+void Agent::startPool(PoolState& ps, TimestampMs due, TimestampMs now) {
+  lag_->observe(now, static_cast<double>(now - due) / 1000.0);
+  ps.recorder->recordConfig(now);
+  if (!ps.lb) return;
+  if (ps.running) {
+    skippedOverrun_->inc(now);
+    return;
+  }
+  ps.running = true;
+  haproxy_->start(*ps.lb, ps.status.timeout, poolCompletionFor(ps.id));
+}
+
+ProbeCompletion Agent::poolCompletionFor(uint64_t id) {
+  // The spec was copied into the probe: only the pool's state is looked up, by id.
+  return [this, id](ProbeResult r) {
+    auto it = poolsById_.find(id);
+    if (it == poolsById_.end()) return;  // removed by a reload while in flight
+    PoolState& ps = *it->second;
+    const TimestampMs t = clock_.nowMs();
+    ps.running = false;
+    ps.recorder->record(r, t);
+    if (!r.success()) {
+      LOG_DEBUG("probe failed", {"pool", ps.status.target}, {"probe", "lb"},
+                {"result", std::string(toString(r.reason))}, {"err", r.error});
+    }
+    ps.status.lastRun = t;
+    ps.status.lastDurationSeconds = r.durationSeconds;
+    ps.status.lastReason = r.reason;
+    ps.status.lastError = r.error;
+    if (!ps.done) {
+      ps.done = true;
+      updateReady();
+    }
+  };
+}
+
 ProbeCompletion Agent::completionFor(uint64_t id, std::shared_ptr<const config::Config> cfg) {
   return [this, cfg = std::move(cfg), id](ProbeResult r) {
     auto it = checksById_.find(id);
@@ -257,6 +406,9 @@ void Agent::updateReady() {
       if (!c->done) return;
     }
   }
+  for (const auto& [name, ps] : pools_) {
+    if (!ps->done) return;
+  }
   ready_ = true;
   LOG_INFO("first round of probes finished; ready");
 }
@@ -286,6 +438,9 @@ std::vector<CheckStatus> Agent::status() {
     std::vector<CheckStatus> out;
     for (const auto& [name, ts] : targets_) {
       for (const auto& c : ts->checks) out.push_back(c->status);
+    }
+    for (const auto& [name, ps] : pools_) {
+      if (ps->lb) out.push_back(ps->status);
     }
     return out;
   };

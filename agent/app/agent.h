@@ -12,6 +12,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "agent/app/pool_recorder.h"
 #include "agent/app/recorder.h"
 #include "agent/config/config.h"
 #include "agent/core/check_status.h"
@@ -21,6 +22,7 @@
 #include "agent/series/instruments.h"
 #include "agent/series/series_store.h"
 #include "exporters/metrics/self_metrics.h"
+#include "probes/haproxy_probe.h"
 #include "probes/http_probe.h"
 #include "probes/node_exporter_probe.h"
 #include "probes/ssh_probe.h"
@@ -65,11 +67,15 @@ class Agent {
  private:
   struct Check;
   struct TargetState;
+  struct PoolState;
 
   void applyOnLoop(std::shared_ptr<const config::Config> cfg);
   void armTimer();
   void onTick();
   void startTarget(TargetState& t, TimestampMs due, TimestampMs now);
+  void startPool(PoolState& p, TimestampMs due, TimestampMs now);
+  /// The completion of pool `id`'s load-balancer probe.
+  ProbeCompletion poolCompletionFor(uint64_t id);
   /// The completion of an asynchronous probe of check `id`, kept alive by `cfg` meanwhile.
   ProbeCompletion completionFor(uint64_t id, std::shared_ptr<const config::Config> cfg);
   void housekeeping();
@@ -84,6 +90,7 @@ class Agent {
   std::unique_ptr<HttpProber> http_;
   std::unique_ptr<NodeExporterProber> nodeExporter_;  // runs on http_
   std::unique_ptr<SshProber> ssh_;  // its workers post completions to loop_
+  std::unique_ptr<HaproxyProber> haproxy_;            // runs on http_
   std::unique_ptr<ProbeCounters> counters_;
   std::unique_ptr<metrics::SelfMetrics> self_;
   std::unique_ptr<series::StoreHistogram> lag_;
@@ -95,6 +102,9 @@ class Agent {
   std::map<std::string, std::unique_ptr<TargetState>> targets_;
   std::vector<TargetState*> schedule_;  // by scheduler index (= config order)
   std::unordered_map<uint64_t, Check*> checksById_;  // completions find their check in O(1)
+  std::map<std::string, std::unique_ptr<PoolState>> pools_;
+  std::vector<PoolState*> poolSchedule_;  // scheduler index - schedule_.size() (= config order)
+  std::unordered_map<uint64_t, PoolState*> poolsById_;
   EventLoop::TimerId tickTimer_ = 0;
   uint64_t missedSeen_ = 0;
   std::atomic<bool> ready_{false};

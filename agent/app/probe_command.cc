@@ -8,6 +8,7 @@
 #include "agent/config/loader.h"
 #include "agent/core/duration.h"
 #include "agent/scheduler/event_loop.h"
+#include "probes/haproxy_probe.h"
 #include "probes/http_probe.h"
 #include "probes/local_memory.h"
 #include "probes/node_exporter_probe.h"
@@ -54,6 +55,19 @@ ProbeResult runSsh(const config::SshMemory& ssh, Duration timeout) {
   return out;
 }
 
+ProbeResult runLb(const LbProbeSpec& spec, Duration timeout) {
+  EventLoop loop;
+  HttpProber http(loop);
+  HaproxyProber prober(http);
+  ProbeResult out;
+  prober.start(spec, timeout, [&](ProbeResult r) {
+    out = std::move(r);
+    loop.stop();
+  });
+  loop.run();
+  return out;
+}
+
 void print(const std::string& title, const ProbeResult& r) {
   std::printf("%s\n", title.c_str());
   for (const auto& line : r.trace) std::printf("  %s\n", line.c_str());
@@ -63,6 +77,31 @@ void print(const std::string& title, const ProbeResult& r) {
     std::printf("  result     FAILED: %s: %s\n", std::string(toString(r.reason)).c_str(),
                 r.error.c_str());
   }
+}
+
+// A pool: its load balancer's view (members, states, traffic) and its frontend, probed with the
+// global timeout.
+int probePool(const config::Config& cfg, const config::Pool& pool) {
+  bool ok = true;
+  if (pool.loadBalancer) {
+    ProbeResult r = runLb(lbProbeSpec(cfg, pool), cfg.global.timeout);
+    print(fmt::format("pool {} load balancer {} backend {}", pool.name,
+                      urlWithoutUserinfo(pool.loadBalancer->haproxyStats),
+                      pool.loadBalancer->backend),
+          r);
+    ok = ok && r.success();
+  }
+  if (!pool.frontend.empty()) {
+    config::HttpCheck check;
+    check.url = pool.frontend;
+    ProbeResult r = runHttp(check, cfg.global.timeout);
+    print(fmt::format("pool {} frontend GET {}", pool.name, pool.frontend), r);
+    ok = ok && r.success();
+  }
+  if (!pool.loadBalancer && pool.frontend.empty()) {
+    std::printf("pool %s: nothing to probe\n", pool.name.c_str());
+  }
+  return ok ? 0 : 1;
 }
 
 }  // namespace
@@ -98,8 +137,14 @@ int probeTargetCommand(const std::string& configFile, const std::string& name) {
   for (const auto& t : cfg->targets) {
     if (t.name == name) target = &t;
   }
+  const config::Pool* pool = nullptr;
+  for (const auto& p : cfg->pools) {
+    if (p.name == name) pool = &p;
+  }
+  if (target == nullptr && pool != nullptr) return probePool(*cfg, *pool);
   if (target == nullptr) {
-    std::fprintf(stderr, "vigil: %s: no target named \"%s\"\n", configFile.c_str(), name.c_str());
+    std::fprintf(stderr, "vigil: %s: no target or pool named \"%s\"\n", configFile.c_str(),
+                 name.c_str());
     return 2;
   }
   bool ok = true;

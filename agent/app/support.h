@@ -1,6 +1,8 @@
 #pragma once
-// Parts of the configuration schema that this build parses and validates but does not run yet.
-// They are rejected with a clear error instead of being silently ignored.
+// Parts of the configuration schema that this build parses and validates but does not run yet,
+// and combinations the agent cannot run (a target named like a pool's frontend, two members of a
+// pool mapped to one HAProxy server). They are rejected with a clear error instead of being
+// silently ignored.
 
 #include "agent/config/config.h"
 #include "agent/core/error.h"

@@ -18,6 +18,8 @@ inline constexpr std::string_view kCode = "code";
 inline constexpr std::string_view kLe = "le";
 inline constexpr std::string_view kReceiver = "receiver";
 inline constexpr std::string_view kAlertmanager = "alertmanager";
+inline constexpr std::string_view kLbState = "lb_state";
+inline constexpr std::string_view kServer = "server";
 
 // Probe results (blackbox_exporter's names).
 inline constexpr std::string_view kProbeSuccess = "probe_success";
@@ -50,6 +52,11 @@ inline constexpr std::string_view kPoolMinInRotation = "vigil_pool_min_in_rotati
 inline constexpr std::string_view kPoolMemberInRotation = "vigil_pool_member_in_rotation";
 inline constexpr std::string_view kLbHttpResponsesTotal = "vigil_lb_http_responses_total";
 inline constexpr std::string_view kLbSessionsTotal = "vigil_lb_sessions_total";
+// Servers of a pool's backend that no configured target maps to (not in SPEC §3's table: the
+// report that a load balancer and the config disagree).
+inline constexpr std::string_view kPoolUnknownServers = "vigil_pool_unknown_servers";
+inline constexpr std::string_view kPoolUnknownServerInRotation =
+    "vigil_pool_unknown_server_in_rotation";
 
 // Alerts, exactly as Prometheus exports them.
 inline constexpr std::string_view kAlerts = "ALERTS";

@@ -39,12 +39,50 @@ TEST_CASE("settings this build cannot run are rejected with their position") {
     cfg.ruleFiles = {"rules/*.yaml"};
     REQUIRE(vigil::checkSupported(cfg).ok());
   }
-  SECTION("a load balancer") {
+  SECTION("a load balancer and a frontend are supported") {
     Pool p;
+    p.name = "web";
     p.loadBalancer = LoadBalancer{"http://lb/stats;csv", "web"};
-    p.position = Position{"vigil.yaml", 3, 5};
+    p.frontend = "http://lb/";
     cfg.pools.push_back(p);
+    Target t;
+    t.name = "web-01";
+    t.pool = "web";
+    cfg.targets.push_back(t);
+    REQUIRE(vigil::checkSupported(cfg).ok());
+  }
+  SECTION("a target named like a pool's frontend") {
+    Pool p;
+    p.name = "web";
+    p.frontend = "http://lb/";
+    cfg.pools.push_back(p);
+    Target t;
+    t.name = "web/frontend";
+    t.position = Position{"vigil.yaml", 9, 5};
+    cfg.targets.push_back(t);
     REQUIRE(vigil::checkSupported(cfg).error().format() ==
-            "vigil.yaml:3:5: pools.load_balancer is not supported by this build yet");
+            "vigil.yaml:9:5: target name \"web/frontend\" is reserved for the frontend of pool "
+            "\"web\"");
+    cfg.pools.back().frontend.clear();  // without a frontend the name is free
+    REQUIRE(vigil::checkSupported(cfg).ok());
+  }
+  SECTION("two members of a pool mapped to one HAProxy server") {
+    Pool p;
+    p.name = "web";
+    cfg.pools.push_back(p);
+    Target a;
+    a.name = "web-01";
+    a.pool = "web";
+    Target b;
+    b.name = "web-01b";
+    b.pool = "web";
+    b.haproxyServer = "web-01";
+    b.position = Position{"vigil.yaml", 12, 5};
+    cfg.targets = {a, b};
+    REQUIRE(vigil::checkSupported(cfg).error().format() ==
+            "vigil.yaml:12:5: target \"web-01b\" maps to HAProxy server \"web-01\" of pool "
+            "\"web\", as target \"web-01\" does already");
+    cfg.targets.back().haproxyServer = "web-02";
+    REQUIRE(vigil::checkSupported(cfg).ok());
   }
 }
