@@ -77,6 +77,7 @@ struct Agent::Check {
   std::unique_ptr<CheckRecorder> recorder;
   bool running = false;
   bool done = false;  // completed at least once
+  int lastUp = -1;    // previous outcome for transition events: -1 none, 0 down, 1 up
   CheckStatus status;
 };
 
@@ -93,6 +94,7 @@ struct Agent::PoolState {
   std::unique_ptr<PoolRecorder> recorder;
   bool running = false;
   bool done = false;  // the LB probe completed at least once (or there is none)
+  int lastUp = -1;
   CheckStatus status;
 };
 
@@ -319,6 +321,7 @@ void Agent::startTarget(TargetState& ts, TimestampMs due, TimestampMs now) {
       ProbeResult r = probeLocalMemory();
       const TimestampMs t = clock_.nowMs();
       c.recorder->record(r, t);
+      observed(&c.lastUp, c.status.target, c.probe, c.status.url, r, t);
       c.status.lastRun = t;
       c.status.lastDurationSeconds = r.durationSeconds;
       c.status.lastReason = r.reason;
@@ -360,6 +363,7 @@ ProbeCompletion Agent::poolCompletionFor(uint64_t id) {
     const TimestampMs t = clock_.nowMs();
     ps.running = false;
     ps.recorder->record(r, t);
+    observed(&ps.lastUp, ps.status.target, "lb", "", r, t);
     if (!r.success()) {
       LOG_DEBUG("probe failed", {"pool", ps.status.target}, {"probe", "lb"},
                 {"result", std::string(toString(r.reason))}, {"err", r.error});
@@ -383,6 +387,7 @@ ProbeCompletion Agent::completionFor(uint64_t id, std::shared_ptr<const config::
     const TimestampMs t = clock_.nowMs();
     c.running = false;
     c.recorder->record(r, t);
+    observed(&c.lastUp, c.status.target, c.probe, c.status.url, r, t);
     if (!r.success()) {
       LOG_DEBUG("probe failed", {"target", c.status.target}, {"probe", c.probe},
                 {"url", c.status.url}, {"result", std::string(toString(r.reason))},
@@ -397,6 +402,19 @@ ProbeCompletion Agent::completionFor(uint64_t id, std::shared_ptr<const config::
       updateReady();
     }
   };
+}
+
+void Agent::observed(int* lastUp, const std::string& target, const std::string& probe,
+                     const std::string& url, const ProbeResult& r, TimestampMs t) {
+  if (observer_.samplesArrived) observer_.samplesArrived();
+  const int up = r.success() ? 1 : 0;
+  if (up == *lastUp) return;
+  const bool first = *lastUp < 0;
+  *lastUp = up;
+  if (!observer_.transition || (first && up == 1)) return;  // a healthy start is no event
+  ProbeTransition e{t, target, probe, probe == "http" ? url : "", up == 1, first, ""};
+  if (!up) e.reason = std::string(toString(r.reason)) + ": " + r.error;
+  observer_.transition(e);
 }
 
 void Agent::updateReady() {

@@ -3,6 +3,7 @@
 // The config is applied on the loop thread; other threads read status snapshots.
 
 #include <atomic>
+#include <functional>
 #include <future>
 #include <map>
 #include <memory>
@@ -42,6 +43,27 @@ class Agent {
   Agent(const Agent&) = delete;
   Agent& operator=(const Agent&) = delete;
 
+  /// A check or pool probe whose outcome changed (and the first outcome of each).
+  struct ProbeTransition {
+    TimestampMs at = 0;
+    std::string target;  ///< target name, or the pool's name for probe "lb"
+    std::string probe;   ///< "http" | "memory" | "lb"
+    std::string url;     ///< the http check's URL; empty for memory and lb
+    bool up = false;
+    bool first = false;  ///< the first outcome since the check was configured
+    std::string reason;  ///< failure reason and message when down
+  };
+
+  /// What the rest of the daemon wants to hear from the probe loop. Both are called on the loop
+  /// thread and must not block.
+  struct Observer {
+    /// After every probe result written to the store (rules evaluate on arrival).
+    std::function<void()> samplesArrived;
+    std::function<void(const ProbeTransition&)> transition;
+  };
+  /// Installs the observer. Call before start().
+  void setObserver(Observer o) { observer_ = std::move(o); }
+
   /// Starts the probe loop thread.
   void start();
   /// Stops it and waits; in-flight probes are abandoned.
@@ -80,6 +102,10 @@ class Agent {
   ProbeCompletion completionFor(uint64_t id, std::shared_ptr<const config::Config> cfg);
   void housekeeping();
   void updateReady();
+  /// Tells the observer about a result just recorded; `lastUp` is the check's memory of its
+  /// previous outcome (-1: none yet).
+  void observed(int* lastUp, const std::string& target, const std::string& probe,
+                const std::string& url, const ProbeResult& r, TimestampMs t);
 
   series::SeriesStore& store_;
   const Clock& clock_;
@@ -98,6 +124,7 @@ class Agent {
   std::unique_ptr<series::StoreCounter> skippedLate_;
   series::SeriesRef inFlightRef_ = series::kNoSeries;
   series::SeriesRef targetsRef_ = series::kNoSeries;
+  Observer observer_;
   std::shared_ptr<const config::Config> config_;
   std::map<std::string, std::unique_ptr<TargetState>> targets_;
   std::vector<TargetState*> schedule_;  // by scheduler index (= config order)

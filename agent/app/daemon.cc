@@ -12,6 +12,7 @@
 
 #include "agent/app/agent.h"
 #include "agent/app/config_source.h"
+#include "agent/app/notifier.h"
 #include "agent/app/rule_runner.h"
 #include "agent/app/version.h"
 #include "agent/core/log.h"
@@ -44,16 +45,6 @@ std::string externalUrl(const std::string& listen) {
     host = gethostname(name, sizeof name - 1) == 0 && name[0] != '\0' ? name : "localhost";
   }
   return "http://" + host + ":" + port;
-}
-
-Status ensureStateDir(const std::string& dir) {
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) return Error{"cannot create state directory " + dir + ": " + ec.message()};
-  if (access(dir.c_str(), W_OK) != 0) {
-    return Error{"state directory " + dir + " is not writable: " + std::strerror(errno)};
-  }
-  return Ok{};
 }
 
 }  // namespace
@@ -89,10 +80,14 @@ int runDaemon(const RunOptions& options) {
     }
   }
   std::shared_ptr<const config::Config> cfg = first.config;
-  if (Status st = ensureStateDir(cfg->global.stateDir); !st.ok()) {
-    std::fprintf(stderr, "vigil: %s\n", st.error().format().c_str());
+  // The state database: a damaged or unwritable one is a startup error naming the file, never
+  // silently replaced (SPEC §6).
+  auto db = state::StateDb::open(cfg->global.stateDir);
+  if (!db.ok()) {
+    std::fprintf(stderr, "vigil: %s\n", db.error().format().c_str());
     return 1;
   }
+  const std::string external = externalUrl(options.listenAddress);
 
   series::SeriesStore store;
   Agent agent(store, SystemClock::instance(),
@@ -101,11 +96,33 @@ int runDaemon(const RunOptions& options) {
   agent.recordReload(true);
   RuleRunner rules(store, SystemClock::instance());
   rules.apply(std::move(first.groups), cfg->global.evaluationInterval);
+  // The built-in notifier: routing, grouping, the durable outbox, alert states and history.
+  Notifier notifier(store, SystemClock::instance(), **db, external);
+  if (Status st = notifier.configure(*cfg); !st.ok()) {
+    std::fprintf(stderr, "vigil: %s\n", st.error().format().c_str());
+    return 2;
+  }
+  if (size_t n = rules.restore(notifier.restoredAlerts()); n > 0) {
+    LOG_INFO("alert states restored from the state database", {"alerts", std::to_string(n)});
+  }
+  rules.setHooks(
+      [&notifier](const std::vector<RuleRunner::ActiveAlert>& alerts, TimestampMs now) {
+        notifier.evaluated(alerts, now);
+      },
+      [&notifier](TimestampMs now) { return notifier.tick(now); });
+  agent.setObserver(Agent::Observer{[&rules] { rules.samplesArrived(); },
+                                    [&notifier](const Agent::ProbeTransition& t) {
+                                      notifier.probeTransition(t);
+                                    }});
+  if (Status st = notifier.start(); !st.ok()) {
+    std::fprintf(stderr, "vigil: %s\n", st.error().format().c_str());
+    return 1;
+  }
   // Alertmanager push (alerting.alertmanagers): Prometheus' notifier, resend delay 1m.
   notify::AlertmanagerPush amPush(&store, SystemClock::instance());
   amPush.configure(cfg->alerting.alertmanagers, cfg->global.externalLabels);
   rules.setAlertSink(
-      [&amPush, url = externalUrl(options.listenAddress)](const rules::RuleDef& rule,
+      [&amPush, url = external](const rules::RuleDef& rule,
                                                           std::vector<rules::Alert> alerts) {
         std::vector<notify::PushAlert> out;
         out.reserve(alerts.size());
@@ -126,14 +143,22 @@ int runDaemon(const RunOptions& options) {
       LOG_ERROR("reload rejected; the running configuration stays",
                 {"err", next.error().format()});
       agent.recordReload(false);
+      notifier.reloaded(false, source.describe(), next.error().format());
       return next.error();
     }
     LoadedConfig applied = std::move(next).value();
+    if (Status st = notifier.configure(*applied.config); !st.ok()) {
+      LOG_ERROR("reload rejected; the running configuration stays", {"err", st.error().format()});
+      agent.recordReload(false);
+      notifier.reloaded(false, source.describe(), st.error().format());
+      return st;
+    }
     agent.apply(applied.config);
     rules.apply(std::move(applied.groups), applied.config->global.evaluationInterval);
     amPush.configure(applied.config->alerting.alertmanagers,
                      applied.config->global.externalLabels);
     agent.recordReload(true);
+    notifier.reloaded(true, source.describe(), "");
     LOG_INFO("configuration reloaded", {"file", source.describe()});
     return Ok{};
   };
@@ -173,9 +198,10 @@ int runDaemon(const RunOptions& options) {
     break;
   }
   server.stop();
-  rules.stop();
-  amPush.stop();
   agent.stop();
+  rules.stop();
+  notifier.stop();
+  amPush.stop();
   LOG_INFO("stopped cleanly");
   return 0;
 }

@@ -126,19 +126,56 @@ void RuleRunner::start() {
     std::unique_lock lk(wakeMu_);
     while (!stopping_) {
       lk.unlock();
-      evalDue(clock_.nowMs());
-      TimestampMs next = -1;
+      const bool early = arrived_.exchange(false);
+      const TimestampMs skipped = evalDue(clock_.nowMs(), early);
+      // Samples arrived but a group's early-evaluation gap has not passed: come back then.
+      if (skipped > 0) arrived_ = true;
+      std::optional<TimestampMs> next;
+      if (tick_) next = tick_(clock_.nowMs());
       {
         std::lock_guard lock(mu_);
         for (const auto& g : groups_) {
-          if (next < 0 || g.nextDue < next) next = g.nextDue;
+          if (!next || g.nextDue < *next) next = g.nextDue;
         }
       }
+      if (skipped > 0 && (!next || skipped < *next)) next = skipped;
       lk.lock();
-      const int64_t wait = next < 0 ? 1000 : std::max<int64_t>(1, next - clock_.nowMs());
-      wake_.wait_for(lk, std::chrono::milliseconds(wait), [this] { return stopping_; });
+      const int64_t wait = !next ? 1000 : std::max<int64_t>(1, *next - clock_.nowMs());
+      // While an early evaluation waits for its gap, arrivals do not wake the thread.
+      const bool waitingForGap = skipped > 0;
+      wake_.wait_for(lk, std::chrono::milliseconds(wait), [this, waitingForGap] {
+        return stopping_ || (!waitingForGap && arrived_.load());
+      });
     }
   });
+}
+
+void RuleRunner::setHooks(EvaluatedHook evaluated, TickHook tick) {
+  std::lock_guard lock(mu_);
+  evaluated_ = std::move(evaluated);
+  tick_ = std::move(tick);
+}
+
+void RuleRunner::samplesArrived() {
+  if (arrived_.exchange(true)) return;  // already pending: the thread knows
+  std::lock_guard lk(wakeMu_);
+  wake_.notify_one();
+}
+
+size_t RuleRunner::restore(const std::vector<ActiveAlert>& alerts) {
+  std::lock_guard lock(mu_);
+  size_t n = 0;
+  for (const auto& a : alerts) {
+    for (auto& g : groups_) {
+      if (g.group.def().file + ";" + g.group.def().name != a.group) continue;
+      for (auto& rule : g.group.alertingRules()) {
+        if (rule.def().name != a.rule) continue;
+        rule.restore(a.alert);
+        ++n;
+      }
+    }
+  }
+  return n;
 }
 
 void RuleRunner::stop() {
@@ -152,11 +189,24 @@ void RuleRunner::stop() {
   started_ = false;
 }
 
-void RuleRunner::evalDue(TimestampMs now) {
-  std::lock_guard lock(mu_);
+TimestampMs RuleRunner::evalDue(TimestampMs now, bool early) {
+  std::unique_lock lock(mu_);
   const StoreQueryable q(store_);
+  TimestampMs skipped = 0;
+  bool evaluated = false;
   for (auto& g : groups_) {
-    if (g.nextDue > now) continue;
+    if (g.nextDue > now) {
+      if (!early) continue;
+      // An early evaluation, for samples that just arrived.
+      const int64_t gap = std::max<int64_t>(
+          kMinEarlyGapMs, static_cast<int64_t>(g.lastDurationSeconds * 20'000));
+      if (now - g.lastEval < gap) {
+        const TimestampMs allowed = g.lastEval + gap;
+        if (skipped == 0 || allowed < skipped) skipped = allowed;
+        continue;
+      }
+    }
+    evaluated = true;
     // Like Prometheus: evaluate at the slot time, and skip missed slots rather than replay.
     const TimestampMs ts = now;
     g.nextDue = now + g.interval.count();
@@ -194,6 +244,20 @@ void RuleRunner::evalDue(TimestampMs now) {
       }
     }
   }
+  if (!evaluated || !evaluated_) return skipped;
+  std::vector<ActiveAlert> active;
+  for (const auto& g : groups_) {
+    const std::string key = g.group.def().file + ";" + g.group.def().name;
+    for (const auto& rule : g.group.alertingRules()) {
+      for (auto& a : rule.activeAlerts()) {
+        active.push_back(ActiveAlert{key, rule.def().name, rule.def().exprText, std::move(a)});
+      }
+    }
+  }
+  EvaluatedHook hook = evaluated_;
+  lock.unlock();
+  hook(active, now);
+  return skipped;
 }
 
 std::string RuleRunner::alertsJson() const {

@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -40,12 +41,44 @@ class RuleRunner {
   /// Thread-safe.
   void setAlertSink(AlertSink sink, Duration resendDelay);
 
+  /// One active alert (pending, firing, or recently resolved) with the rule it belongs to.
+  struct ActiveAlert {
+    std::string group;  ///< "<file>;<group name>": the rule group's identity
+    std::string rule;   ///< alert name
+    std::string expr;   ///< the rule's expression, for generatorURL
+    rules::Alert alert;
+  };
+
+  /// Called on the rule thread after every evaluation round with every active alert of every
+  /// group (the notifier, alert-state persistence and the event history feed on it).
+  using EvaluatedHook = std::function<void(const std::vector<ActiveAlert>& alerts, TimestampMs now)>;
+  /// Called on the rule thread on every wake-up; returns when it next wants to be called (the
+  /// notifier's group_wait / group_interval flushes, delivery is on its own thread).
+  using TickHook = std::function<std::optional<TimestampMs>(TimestampMs now)>;
+  /// Installs both hooks. Call before start().
+  void setHooks(EvaluatedHook evaluated, TickHook tick);
+
+  /// Puts back alerts kept across a restart into the rules they belong to (by group and rule
+  /// name; alerts of rules that no longer exist are dropped). Call after apply(), before start().
+  /// Returns how many were restored.
+  size_t restore(const std::vector<ActiveAlert>& alerts);
+
+  /// New samples are in the store: evaluate now rather than at the next tick (SPEC §4: rules are
+  /// evaluated the moment samples arrive). Cheap and thread-safe; the probe loop calls it after
+  /// every result. Early evaluations are spaced by at least kMinEarlyGap and by 20 times the
+  /// group's last evaluation time, so at most ~5% of a core goes to them however many samples
+  /// arrive.
+  void samplesArrived();
+  static constexpr int64_t kMinEarlyGapMs = 100;
+
   /// Starts / stops the rule thread.
   void start();
   void stop();
 
   /// Evaluates every group that is due at `now` (the rule thread calls this; tests may too).
-  void evalDue(TimestampMs now);
+  /// With `early`, also every group whose early-evaluation gap has passed. Returns the earliest
+  /// time an early evaluation would be allowed for a group it skipped (0: none skipped).
+  TimestampMs evalDue(TimestampMs now, bool early = false);
 
   /// Prometheus-shaped JSON for /api/v1/alerts and /api/v1/rules. Thread-safe.
   std::string alertsJson() const;
@@ -66,6 +99,9 @@ class RuleRunner {
   std::vector<Group> groups_;
   Duration evaluationInterval_{1000};
   AlertSink alertSink_;        // guarded by mu_
+  EvaluatedHook evaluated_;
+  TickHook tick_;
+  std::atomic<bool> arrived_{false};
   Duration resendDelay_{60'000};
   std::unordered_map<std::string, series::SeriesRef> outputRefs_;  // by label string
   std::unique_ptr<series::StoreHistogram> evalDuration_;

@@ -41,11 +41,6 @@ Status checkSupported(const config::Config& cfg) {
       }
     }
   }
-  for (const auto& r : cfg.alerting.receivers) {
-    if (r.webhook) {
-      return at(r.position, "alerting.receivers[].webhook is not supported by this build yet");
-    }
-  }
   return Ok{};
 }
 
