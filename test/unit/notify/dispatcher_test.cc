@@ -5,6 +5,7 @@
 #include <set>
 
 #include "exporters/notify/dispatcher.h"
+#include "exporters/notify/notify_log.h"
 #include "notify_test_util.h"
 
 using namespace vigil;
@@ -271,6 +272,14 @@ TEST_CASE("a restored notification log stops a restart from paging again early",
     REQUIRE(sent.size() == 1);
     CHECK(sent[0] >= kT0 + 30 * kSec + 4 * kHour);
     CHECK(sent[0] < kT0 + 30 * kSec + 4 * kHour + 5 * kMin);
+  }
+  SECTION("restored through the state database's entry type: the same") {
+    std::vector<state::NotifyLogEntry> stored;
+    for (const auto& e : changes) stored.push_back(toState(e));
+    auto second = make(cfg);
+    second->restoreNotificationLog(fromState(stored), kT0 + kHour);
+    CHECK(second->notificationLog() == changes);
+    CHECK(second->update({a}, kT0 + kHour).empty());
   }
   SECTION("not restored: it pages again at once") {
     auto second = make(cfg);
