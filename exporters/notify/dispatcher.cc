@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <set>
 
 namespace vigil::notify {
 
@@ -82,26 +81,28 @@ Result<std::unique_ptr<Dispatcher>> Dispatcher::create(const config::Alerting& a
 }
 
 std::vector<Notification> Dispatcher::update(const std::vector<Alert>& alerts, TimestampMs now) {
-  std::set<Fingerprint> seen;
+  const uint64_t gen = ++updates_;
   for (const Alert& in : alerts) {
     Fingerprint fp = fingerprint(in.labels);
-    if (!seen.insert(fp).second) continue;
-    Alert a = in;
-    if (!a.resolved) a.endsAt = 0;
-    auto it = known_.find(fp);
-    if (it != known_.end() && !changed(it->second, a)) continue;
-    known_[fp] = a;
-    insert(a, fp, now);
+    auto [it, added] = known_.try_emplace(fp);
+    Known& k = it->second;
+    if (!added && k.seenIn == gen) continue;  // a second alert with the same labels
+    k.seenIn = gen;
+    if (!added && !changed(k.alert, in)) continue;
+    k.alert = in;
+    if (!k.alert.resolved) k.alert.endsAt = 0;
+    insert(k.alert, fp, now);
   }
   for (auto it = known_.begin(); it != known_.end();) {
-    if (seen.contains(it->first)) {
+    Known& k = it->second;
+    if (k.seenIn == gen) {
       ++it;
-    } else if (!it->second.resolved) {
+    } else if (!k.alert.resolved) {
       // The rule engine stopped reporting it (rule removed on reload, retention over): it is
       // resolved now, as Alertmanager resolves an alert that is no longer resent.
-      it->second.resolved = true;
-      it->second.endsAt = now;
-      insert(it->second, it->first, now);
+      k.alert.resolved = true;
+      k.alert.endsAt = now;
+      insert(k.alert, it->first, now);
       ++it;
     } else {
       it = known_.erase(it);

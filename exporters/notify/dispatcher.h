@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -131,7 +132,12 @@ class Dispatcher {
   std::unique_ptr<Route> root_;
   std::map<std::string, ReceiverInfo> receivers_;
   std::map<GroupId, Group> groups_;
-  std::map<Fingerprint, Alert> known_;
+  struct Known {
+    Alert alert;
+    uint64_t seenIn = 0;  ///< the update() call that last reported it
+  };
+  std::unordered_map<Fingerprint, Known> known_;  ///< every alert reported, by fingerprint
+  uint64_t updates_ = 0;
   std::map<std::pair<std::string, std::string>, NotifyLogEntry> log_;
   std::vector<NotifyLogEntry> changes_;
   uint64_t sequence_ = 0;
