@@ -71,7 +71,9 @@ struct GroupInfo {
   TimestampMs nextFlush = 0;
 };
 
-/// Not thread-safe: owned by the rule/notify thread.
+/// Not thread-safe: owned by the rule/notify thread. On a config reload, build a new one and
+/// hand it the old one's notificationLog(): its groups start empty, the alerts that are still
+/// firing flush at once (they started long ago) and the log keeps them from paging again.
 class Dispatcher {
  public:
   /// Builds the routing tree of `alerting.route` (no route: nothing is ever notified). Errors
