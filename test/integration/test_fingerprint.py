@@ -14,6 +14,7 @@ import unittest
 from harness import HOST, ProcTestCase, http_request, require_binary, run, try_get
 
 ALERTMANAGER = "/usr/bin/prometheus-alertmanager"
+PROMETHEUS = "/usr/bin/prometheus"
 EXTERNAL_URL = "http://vigil.example:9469"
 MINUTE = 60_000
 
@@ -88,6 +89,7 @@ class FingerprintTest(ProcTestCase):
             return list(self.hooks.bodies)
 
     def start_alertmanager(self):
+        """Alertmanager with TREE, its receivers posting to the capture server; returns its URL."""
         receivers = [{"name": n, "webhook_configs": [{"url": f"{self.hook_url}/{n}",
                                                       "send_resolved": r}]}
                      for n, r in RECEIVERS]
@@ -203,6 +205,59 @@ class FingerprintTest(ProcTestCase):
         self.post(am, [lost_r, node2_r, plain_r])
         theirs = self.wait_bodies(n1 + n2, "second round")
         self.assert_same(theirs[n1:], ours, 1)
+
+    def test_prometheus_alerts_have_vigils_labels_fingerprints_and_generator_urls(self):
+        """A real Prometheus evaluates two rules and pushes their alerts to Alertmanager; vigil's
+        conversion of the same rule alerts (fromRuleAlerts, generatorURL) gives the labels,
+        fingerprints and generator URLs Alertmanager received."""
+        require_binary(PROMETHEUS, "prometheus")
+        am = self.start_alertmanager()
+        external = {"env": "prod", "region": "eu west"}
+        # Expressions written the way Prometheus prints them back (generator URLs carry the
+        # printed form): an operator, a regex matcher, quotes and a space to escape.
+        rules = [
+            {"alert": "Always", "expr": "vector(1) > 0",
+             "labels": {"severity": "ticket", "env": "staging"}},
+            {"alert": "Absent", "expr": 'absent(nonexistent_metric{code=~"5..",job="a b"})',
+             "labels": {"severity": "page", "pool": "devschool"}},
+        ]
+        rule_file = self.write("rules.yml", json.dumps(
+            {"groups": [{"name": "g", "interval": "1s", "rules": rules}]}))
+        am_addr = am.split("//", 1)[1]
+        cfg = self.write("prometheus.yml", json.dumps({
+            "global": {"evaluation_interval": "1s", "external_labels": external},
+            "rule_files": [rule_file],
+            "alerting": {"alertmanagers": [{"static_configs": [{"targets": [am_addr]}]}]},
+        }))
+        prom_url = "http://vigil.example:9090"
+
+        def cmd(port):
+            return [PROMETHEUS, f"--config.file={cfg}",
+                    f"--storage.tsdb.path={self.path('prom-data')}",
+                    f"--web.listen-address={HOST}:{port}", f"--web.external-url={prom_url}/",
+                    # Alerts sent before Alertmanager is discovered are dropped; resend soon.
+                    "--rules.alert.resend-delay=1s", "--log.level=warn"]
+
+        def ready(p, port):
+            r = try_get(f"http://{HOST}:{port}/-/ready")
+            return r is not None and r.status == 200
+
+        self.start_on_free_port("prometheus", cmd, ready)
+        listed = self.wait(lambda: (lambda a: a if len(a) == len(rules) else None)(
+            http_request(am + "/api/v2/alerts").json()), "both alerts in Alertmanager")
+        by_name = {a["labels"]["alertname"]: a for a in listed}
+        for rule in rules:
+            theirs = by_name[rule["alert"]]
+            labels = dict(rule["labels"], alertname=rule["alert"])
+            if rule["alert"] == "Absent":
+                labels["job"] = "a b"  # absent() takes the selector's equality matchers
+            r = run([self.replay, "--rule-alert", prom_url + "/", rule["expr"], json.dumps(labels),
+                     json.dumps(external)])
+            self.assertEqual(r.returncode, 0, r.stderr)
+            ours = json.loads(r.stdout)
+            self.assertEqual(ours["labels"], theirs["labels"], rule["alert"])
+            self.assertEqual(ours["fingerprint"], theirs["fingerprint"], rule["alert"])
+            self.assertEqual(ours["generatorURL"], theirs["generatorURL"], rule["alert"])
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@
 //
 // STEPS.json: {"externalURL": "...", "steps": [{"now": ms, "alerts": [{"labels": {..},
 //   "annotations": {..}, "startsAt": ms, "endsAt": ms, "generatorURL": "..", "resolved": bool}]}]}
+// Or: vigil_notify_replay --rule-alert EXTERNAL_URL EXPR LABELS_JSON EXTERNAL_LABELS_JSON.
 // Output, one JSON object per line:
 //   {"fingerprint": "<16 hex>", "labels": {..}}   for every distinct label set in the steps
 //   {"step": i, "receiver": .., "groupKey": .., "resolved": .., "contentType": .., "body": ..}
@@ -14,10 +15,11 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <set>
-#include <sstream>
+#include <string_view>
 
 #include "agent/config/loader.h"
 #include "exporters/notify/dispatcher.h"
+#include "exporters/notify/rule_alerts.h"
 
 using namespace vigil;
 using namespace vigil::notify;
@@ -43,7 +45,40 @@ Alert parseAlert(const json& j) {
 
 }  // namespace
 
+/// --rule-alert EXTERNAL_URL EXPR LABELS_JSON EXTERNAL_LABELS_JSON: one firing alert of a rule
+/// through fromRuleAlerts(); prints {"labels", "fingerprint", "generatorURL"}.
+int ruleAlert(char** argv) {
+  try {
+    rules::Alert r;
+    r.state = rules::AlertState::kFiring;
+    const json labels = json::parse(argv[4]);
+    for (auto it = labels.begin(); it != labels.end(); ++it) {
+      r.labels.push_back({it.key(), it.value().get<std::string>()});
+    }
+    normalize(r.labels);
+    Labels external;
+    const json externalJson = json::parse(argv[5]);
+    for (auto it = externalJson.begin(); it != externalJson.end(); ++it) {
+      external.push_back({it.key(), it.value().get<std::string>()});
+    }
+    normalize(external);
+    auto out = fromRuleAlerts({r}, external, generatorURL(argv[2], argv[3]));
+    json l = json::object();
+    for (const Label& x : out.at(0).labels) l[x.name] = x.value;
+    std::cout << json{{"labels", l},
+                      {"fingerprint", toHex(fingerprint(out[0].labels))},
+                      {"generatorURL", out[0].generatorURL}}
+                     .dump()
+              << "\n";
+  } catch (const json::exception& e) {
+    std::fprintf(stderr, "vigil_notify_replay: %s\n", e.what());
+    return 2;
+  }
+  return 0;
+}
+
 int main(int argc, char** argv) {
+  if (argc == 6 && std::string_view(argv[1]) == "--rule-alert") return ruleAlert(argv);
   if (argc != 3) {
     std::fprintf(stderr, "usage: vigil_notify_replay CONFIG.yaml STEPS.json\n");
     return 2;
