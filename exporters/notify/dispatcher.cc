@@ -154,9 +154,11 @@ std::vector<Notification> Dispatcher::tick(TimestampMs now) {
       ++it;
     }
   }
-  std::erase_if(log_, [now](const auto& kv) {
+  auto expired = [now](const auto& kv) {
     return kv.second.sentAt + kNotifyLogRetentionMs <= now;
-  });
+  };
+  std::erase_if(log_, expired);
+  std::erase_if(changes_, expired);
   return out;
 }
 
@@ -179,7 +181,7 @@ void Dispatcher::flush(Group& g, TimestampMs now, std::vector<Notification>* out
   }
   NotifyLogEntry e{receiver, g.key, now, firing, resolved};
   log_[logKey] = e;
-  changes_.push_back(std::move(e));
+  changes_[logKey] = std::move(e);
 
   if (!info.sendResolved) {
     std::erase_if(alerts, [](const Alert& a) { return a.resolved; });
@@ -238,7 +240,9 @@ void Dispatcher::restoreNotificationLog(std::vector<NotifyLogEntry> entries, Tim
 
 std::vector<NotifyLogEntry> Dispatcher::takeLogChanges() {
   std::vector<NotifyLogEntry> out;
-  out.swap(changes_);
+  out.reserve(changes_.size());
+  for (auto& [k, e] : changes_) out.push_back(std::move(e));
+  changes_.clear();
   return out;
 }
 

@@ -103,7 +103,8 @@ class Dispatcher {
   /// so that a group still firing is not notified again before repeat_interval. Entries older
   /// than the retention at `now` are dropped; fingerprint lists are sorted.
   void restoreNotificationLog(std::vector<NotifyLogEntry> entries, TimestampMs now);
-  /// The entries written since the last call, oldest first (to persist them).
+  /// The entries written since the last call (the latest of each group; to persist them), by
+  /// receiver and group key. Bounded by the size of the log even if never called.
   std::vector<NotifyLogEntry> takeLogChanges();
 
   std::vector<GroupInfo> groups() const;
@@ -141,7 +142,7 @@ class Dispatcher {
   std::unordered_map<Fingerprint, Known> known_;  ///< every alert reported, by fingerprint
   uint64_t updates_ = 0;
   std::map<std::pair<std::string, std::string>, NotifyLogEntry> log_;
-  std::vector<NotifyLogEntry> changes_;
+  std::map<std::pair<std::string, std::string>, NotifyLogEntry> changes_;
   uint64_t sequence_ = 0;
 };
 

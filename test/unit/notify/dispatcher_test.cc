@@ -259,6 +259,13 @@ TEST_CASE("a restored notification log stops a restart from paging again early",
   CHECK(changes[0].sentAt == kT0 + 30 * kSec);
   CHECK(changes[0].firingFingerprints == std::vector<Fingerprint>{fingerprint(a.labels)});
   CHECK(first->takeLogChanges().empty());
+  // Undrained changes keep only the latest entry of each group.
+  auto again = first->update({a}, kT0 + 4 * kHour + 30 * kSec);
+  REQUIRE(again.size() == 1);
+  REQUIRE(first->update({a}, kT0 + 8 * kHour + 30 * kSec).size() == 1);
+  auto latest = first->takeLogChanges();
+  REQUIRE(latest.size() == 1);
+  CHECK(latest[0].sentAt == kT0 + 8 * kHour + 30 * kSec);
 
   SECTION("restored: silent until repeat_interval after the last page") {
     auto second = make(cfg);
