@@ -153,6 +153,11 @@ std::vector<Alert> AlertingRule::activeAlerts() const {
   return out;
 }
 
+void AlertingRule::restore(Alert a) {
+  Labels key = a.labels;
+  active_.emplace(std::move(key), std::move(a));
+}
+
 void AlertingRule::markSent(const Labels& alertLabels, TimestampMs at) {
   auto it = active_.find(alertLabels);
   if (it != active_.end()) it->second.lastSentAt = at;

@@ -62,6 +62,12 @@ class AlertingRule {
   /// Pending, firing and recently resolved alerts, sorted by labels.
   std::vector<Alert> activeAlerts() const;
 
+  /// Puts back an alert kept across a restart (the state database): a pending alert keeps its
+  /// activeAt, so `for` goes on counting from when it really started; a firing one stays firing
+  /// without going through pending again. An alert with these labels that is already active
+  /// wins. The next eval() decides whether it still holds.
+  void restore(Alert a);
+
   /// Records that the notifier sent the alert with these labels at `at`.
   void markSent(const Labels& alertLabels, TimestampMs at);
 
