@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <memory>
 #include <mutex>
+#include <thread>
 
 #include "agent/app/agent.h"
 #include "agent/app/config_source.h"
@@ -166,7 +167,14 @@ int runDaemon(const RunOptions& options) {
   web::Hooks hooks;
   hooks.ready = [&agent] { return agent.ready(); };
   hooks.checks = [&agent] { return agent.status(); };
-  hooks.reload = reload;
+  // civetweb's worker threads have small stacks (Debian builds it with a 100 KiB stack): a
+  // reload (YAML, rule files, RE2, routing tree) runs on a thread of its own, with a normal one.
+  hooks.reload = [&reload]() -> Status {
+    Status result = Ok{};
+    std::thread t([&] { result = reload(); });
+    t.join();
+    return result;
+  };
   hooks.alertsJson = [&rules] { return rules.alertsJson(); };
   hooks.rulesJson = [&rules] { return rules.rulesJson(); };
   hooks.probe = [&agent](const std::string& url, Duration timeout) {
