@@ -111,6 +111,7 @@ int runDaemon(const RunOptions& options) {
         notifier.evaluated(alerts, now);
       },
       [&notifier](TimestampMs now) { return notifier.tick(now); });
+  rules.setReadyGate([&agent] { return agent.ready(); });
   agent.setObserver(Agent::Observer{[&rules] { rules.samplesArrived(); },
                                     [&notifier](const Agent::ProbeTransition& t) {
                                       notifier.probeTransition(t);

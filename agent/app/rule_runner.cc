@@ -126,6 +126,18 @@ void RuleRunner::start() {
     std::unique_lock lk(wakeMu_);
     while (!stopping_) {
       lk.unlock();
+      bool gateOpen = true;
+      {
+        std::lock_guard lock(mu_);
+        if (ready_) gateOpen = ready_();
+      }
+      if (!gateOpen) {
+        // No evaluation before the first round of probes: on an empty store every alert would
+        // look resolved.
+        lk.lock();
+        wake_.wait_for(lk, std::chrono::milliseconds(50), [this] { return stopping_; });
+        continue;
+      }
       const bool early = arrived_.exchange(false);
       const TimestampMs skipped = evalDue(clock_.nowMs(), early);
       // Samples arrived but a group's early-evaluation gap has not passed: come back then.
@@ -150,6 +162,11 @@ void RuleRunner::start() {
   });
 }
 
+void RuleRunner::setReadyGate(std::function<bool()> ready) {
+  std::lock_guard lock(mu_);
+  ready_ = std::move(ready);
+}
+
 void RuleRunner::setHooks(EvaluatedHook evaluated, TickHook tick) {
   std::lock_guard lock(mu_);
   evaluated_ = std::move(evaluated);
@@ -164,13 +181,19 @@ void RuleRunner::samplesArrived() {
 
 size_t RuleRunner::restore(const std::vector<ActiveAlert>& alerts) {
   std::lock_guard lock(mu_);
+  const TimestampMs now = clock_.nowMs();
   size_t n = 0;
   for (const auto& a : alerts) {
     for (auto& g : groups_) {
       if (g.group.def().file + ";" + g.group.def().name != a.group) continue;
       for (auto& rule : g.group.alertingRules()) {
         if (rule.def().name != a.rule) continue;
-        rule.restore(a.alert);
+        // Until the rule's window has refilled with fresh samples, not seeing the alert does
+        // not resolve it: the history before the restart is gone from memory.
+        rules::Alert restored = a.alert;
+        const Duration window = historyNeeded({rule.def().expr.get()}).longest();
+        restored.holdUntil = now + window.count() + 2 * g.interval.count();
+        rule.restore(std::move(restored));
         ++n;
       }
     }

@@ -58,6 +58,10 @@ class RuleRunner {
   /// Installs both hooks. Call before start().
   void setHooks(EvaluatedHook evaluated, TickHook tick);
 
+  /// Evaluation waits until `ready` says true (the agent's first round of probes). Call before
+  /// start().
+  void setReadyGate(std::function<bool()> ready);
+
   /// Puts back alerts kept across a restart into the rules they belong to (by group and rule
   /// name; alerts of rules that no longer exist are dropped). Call after apply(), before start().
   /// Returns how many were restored.
@@ -100,6 +104,7 @@ class RuleRunner {
   Duration evaluationInterval_{1000};
   AlertSink alertSink_;        // guarded by mu_
   EvaluatedHook evaluated_;
+  std::function<bool()> ready_;
   TickHook tick_;
   std::atomic<bool> arrived_{false};
   Duration resendDelay_{60'000};

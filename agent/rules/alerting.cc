@@ -79,7 +79,9 @@ Result<std::vector<OutputSample>> AlertingRule::eval(TimestampMs now, const prom
   std::vector<OutputSample> out;
   for (auto it = active_.begin(); it != active_.end();) {
     Alert& a = it->second;
-    if (!current.count(it->first)) {
+    if (!current.count(it->first) && a.holdUntil > now && a.state != AlertState::kInactive) {
+      // Restored after a restart and the series are still refilling: keep it as it was.
+    } else if (!current.count(it->first)) {
       // The expression no longer returns this alert. A firing alert may be held by
       // keep_firing_for; a resolved one is kept for kResolvedRetentionMs.
       bool keepFiring = false;
@@ -101,10 +103,12 @@ Result<std::vector<OutputSample>> AlertingRule::eval(TimestampMs now, const prom
         ++it;
         continue;
       }
-    } else {
+    } else if (current.count(it->first)) {
       a.keepFiringSince = 0;
+      a.holdUntil = 0;
     }
-    if (a.state == AlertState::kPending && now - a.activeAt >= def_.forDuration.count()) {
+    if (a.state == AlertState::kPending && now - a.activeAt >= def_.forDuration.count() &&
+        current.count(it->first)) {
       a.state = AlertState::kFiring;
       a.firedAt = now;
     }

@@ -40,6 +40,9 @@ struct Alert {
   TimestampMs lastSentAt = 0;       ///< set by AlertingRule::alertsToSend()
   TimestampMs validUntil = 0;       ///< endsAt to announce while firing (see alertsToSend)
   TimestampMs keepFiringSince = 0;  ///< 0 unless held firing by keep_firing_for
+  /// Restored across a restart: until then, the expression not returning it does not resolve
+  /// it (the agent's in-memory series are refilling; rate() over an empty window says nothing).
+  TimestampMs holdUntil = 0;
 };
 
 /// Prometheus' needsSending: firing alerts are (re)sent every `resendDelayMs`; a resolved

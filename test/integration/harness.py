@@ -455,13 +455,13 @@ class VigilTestCase(ProcTestCase):
         cls.vigil = vigil_bin()
 
     def start_vigil(self, config=None, args=(), name="vigil", port=None, wait_healthy=True,
-                    log_level="debug"):
+                    log_level="debug", state_dir=None):
         """Writes `config` (YAML text) and starts `vigil run` on a free port.
 
         Returns the Proc, with .url (the web listener's base URL), .port and .config. When the
         port it picked was taken in the meantime (vigil exits: "cannot listen"), it retries on
         another one."""
-        state = self.path(f"{name}-state")
+        state = state_dir or self.path(f"{name}-state")
         os.makedirs(state, exist_ok=True)
         cfg = self.write(f"{name}.yaml", config) if config is not None else None
         for attempt in range(3):
