@@ -16,6 +16,9 @@ class StoreQueryable final : public promql::Queryable {
   explicit StoreQueryable(const series::SeriesStore& store) : store_(store) {}
   std::vector<promql::Series> select(const std::vector<promql::Matcher>& matchers,
                                      TimestampMs minT, TimestampMs maxT) const override;
+  /// Holds the store's read lock for the session: labels come out as the store's own symbol
+  /// ids and samples are read in place from the ring buffers, in label order per metric name.
+  std::unique_ptr<promql::SelectSession> openSession() const override;
 
  private:
   const series::SeriesStore& store_;

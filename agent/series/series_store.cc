@@ -199,7 +199,10 @@ SeriesRef SeriesStore::ref(const Labels& labels) {
   std::string_view name = hasName ? symbols_.str(nameSym) : std::string_view{};
   s.family = familyIndexLocked(name);
   familyMembers_[s.family].push_back(r);
-  if (hasName) byName_[nameSym].push_back(r);
+  if (hasName) {
+    byName_[nameSym].push_back(r);
+    invalidateSortedLocked(nameSym);
+  }
   return r;
 }
 
@@ -315,6 +318,7 @@ void SeriesStore::compact(TimestampMs now) {
     for (const auto& [n, v] : s.labels) {
       if (symbols_.str(n) == kMetricNameLabel) nameSym = v;
     }
+    invalidateSortedLocked(nameSym);
     if (auto it = byName_.find(nameSym); it != byName_.end()) {
       removeFromVector(it->second, r);
       if (it->second.empty()) byName_.erase(it);
@@ -415,6 +419,40 @@ SeriesStore::Stats SeriesStore::stats() const {
                 (s.ring.cap > 1 ? s.ring.cap * sizeof(Sample) + 16 : 0) + 2 * sizeof(SeriesRef);
   }
   return st;
+}
+
+void SeriesStore::invalidateSortedLocked(SymbolId name) {
+  std::lock_guard lock(sortMu_);
+  sortedByName_.erase(name);
+}
+
+const std::vector<SeriesRef>& SeriesStore::sortedByNameLocked(SymbolId name) const {
+  static const std::vector<SeriesRef> kNone;
+  std::lock_guard lock(sortMu_);
+  if (auto it = sortedByName_.find(name); it != sortedByName_.end()) return it->second;
+  auto members = byName_.find(name);
+  if (members == byName_.end()) return kNone;
+  std::vector<SeriesRef> refs = members->second;
+  auto less = [&](SeriesRef x, SeriesRef y) {
+    const auto& a = series_[x].labels;
+    const auto& b = series_[y].labels;
+    const size_t n = std::min(a.size(), b.size());
+    for (size_t i = 0; i < n; ++i) {
+      if (a[i].first != b[i].first) {
+        int c = symbols_.str(a[i].first).compare(symbols_.str(b[i].first));
+        if (c != 0) return c < 0;
+      }
+      if (a[i].second != b[i].second) {
+        int c = symbols_.str(a[i].second).compare(symbols_.str(b[i].second));
+        if (c != 0) return c < 0;
+      }
+    }
+    return a.size() < b.size();
+  };
+  std::sort(refs.begin(), refs.end(), less);
+  // Entries are only erased under the exclusive lock, so the reference outlives this guard
+  // for as long as the caller holds the shared lock.
+  return sortedByName_.emplace(name, std::move(refs)).first->second;
 }
 
 }  // namespace vigil::series

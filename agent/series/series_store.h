@@ -13,6 +13,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <shared_mutex>
 #include <span>
 #include <string>
@@ -167,6 +168,36 @@ class SeriesStore {
   /// Visits every series whose metric name equals `name` (all when empty).
   void visitSeries(std::string_view name, const std::function<void(const SeriesView&)>& fn) const;
 
+  /// A consistent read view for a query that makes many selections (one rule evaluation):
+  /// holds the store's shared lock until destroyed, so label ids, symbol strings and samples
+  /// stay valid and unchanged; writers wait meanwhile. Do not call other store methods from
+  /// the thread holding it.
+  class ReadLock {
+   public:
+    std::string_view str(SymbolId id) const { return store_->symbols_.str(id); }
+    bool find(std::string_view s, SymbolId* id) const { return store_->symbols_.find(s, id); }
+    /// Calls fn(view) for every series whose metric name is the symbol `name`, in the order of
+    /// their label sets (by name, then value, as Prometheus sorts series).
+    template <typename F>
+    void forEachNamedSorted(SymbolId name, F&& fn) const {
+      for (SeriesRef r : store_->sortedByNameLocked(name)) fn(store_->viewLocked(store_->series_[r]));
+    }
+    /// Calls fn(view) for every live series, in no particular order.
+    template <typename F>
+    void forEachSeries(F&& fn) const {
+      for (const Series& s : store_->series_) {
+        if (s.live) fn(store_->viewLocked(s));
+      }
+    }
+
+   private:
+    friend class SeriesStore;
+    explicit ReadLock(const SeriesStore* store) : lock_(store->mu_), store_(store) {}
+    std::shared_lock<std::shared_mutex> lock_;
+    const SeriesStore* store_;
+  };
+  ReadLock readLock() const { return ReadLock(this); }
+
   struct Stats {
     size_t series = 0;
     size_t samples = 0;
@@ -206,6 +237,8 @@ class SeriesStore {
   static void removeFromVector(std::vector<SeriesRef>& v, SeriesRef ref);
   size_t capacityFor(const Series& s) const;
   int64_t retentionForLocked(std::string_view metricName) const;
+  const std::vector<SeriesRef>& sortedByNameLocked(SymbolId name) const;
+  void invalidateSortedLocked(SymbolId name);
 
   Options options_;  // options_.retention is the fallback for names not in retentionByName_
   std::unordered_map<std::string, Duration> retentionByName_;
@@ -224,6 +257,10 @@ class SeriesStore {
   SymbolTable symbols_;
   std::unordered_map<SymbolId, std::vector<SeriesRef>> byName_;
   std::vector<SeriesRef> released_;  // series with no owner, waiting for deletion
+  // byName_'s lists sorted by label set, made by readers on first use (under sortMu_ and the
+  // shared lock) and dropped by writers (under the exclusive lock) when membership changes.
+  mutable std::mutex sortMu_;
+  mutable std::unordered_map<SymbolId, std::vector<SeriesRef>> sortedByName_;
 };
 
 }  // namespace vigil::series
