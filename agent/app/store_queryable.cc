@@ -44,18 +44,6 @@ const promql::Point* asPoints(std::span<const series::Sample> s) {
   return reinterpret_cast<const promql::Point*>(s.data());
 }
 
-// The part of one ring-buffer run inside [minT, maxT].
-std::pair<const promql::Point*, size_t> window(std::span<const series::Sample> run,
-                                               TimestampMs minT, TimestampMs maxT) {
-  if (run.empty() || run.front().t > maxT || run.back().t < minT) return {nullptr, 0};
-  auto lo = std::lower_bound(run.begin(), run.end(), minT,
-                             [](const series::Sample& p, TimestampMs t) { return p.t < t; });
-  auto hi = std::upper_bound(lo, run.end(), maxT,
-                             [](TimestampMs t, const series::Sample& p) { return t < p.t; });
-  if (lo == hi) return {nullptr, 0};
-  return {asPoints(run) + (lo - run.begin()), static_cast<size_t>(hi - lo)};
-}
-
 // A matcher resolved against the store's symbols once per selection.
 struct Resolved {
   const promql::Matcher* m;
@@ -73,8 +61,9 @@ class StoreSession final : public promql::SelectSession {
     return lock_.find(s, id);
   }
 
-  void select(const std::vector<promql::Matcher>& matchers, TimestampMs minT, TimestampMs maxT,
-              promql::SymbolSpace& symbols, std::vector<promql::SeriesIds>& out) override {
+  void select(const std::vector<promql::Matcher>& matchers, TimestampMs /*minT*/,
+              TimestampMs /*maxT*/, promql::SymbolSpace& symbols,
+              std::vector<promql::SeriesIds>& out) override {
     std::vector<Resolved> rs;
     rs.reserve(matchers.size());
     promql::SymbolId nameId = promql::kNoSymbol;
@@ -91,6 +80,7 @@ class StoreSession final : public promql::SelectSession {
         if (r.value == promql::kNoSymbol) return;
         nameId = r.value;
         byName = true;
+        continue;  // every series of the name's index has it
       }
       rs.push_back(std::move(r));
     }
@@ -122,15 +112,17 @@ class StoreSession final : public promql::SelectSession {
         }
         if (!ok) return;
       }
-      auto [a, na] = window(v.head, minT, maxT);
-      auto [b, nb] = window(v.tail, minT, maxT);
-      if (na + nb == 0) return;
+      // The whole ring: the evaluator finds the window itself (it reads these samples anyway,
+      // and touching them here would fetch them from memory twice).
+      const promql::Point* a = asPoints(v.head);
+      size_t na = v.head.size();
+      const promql::Point* b = asPoints(v.tail);
+      size_t nb = v.tail.size();
       if (na == 0) {
-        a = b;
-        na = nb;
-        b = nullptr;
-        nb = 0;
+        std::swap(a, b);
+        std::swap(na, nb);
       }
+      if (na == 0) return;
       static_assert(sizeof(promql::LabelIds) == sizeof(series::SeriesStore::LabelPair));
       out.push_back(promql::SeriesIds{
           std::span<const promql::LabelIds>(

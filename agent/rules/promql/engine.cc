@@ -162,6 +162,36 @@ PointsView subView(const PointsView& v, size_t lo, size_t hi) {
   return r;
 }
 
+/// The first index whose timestamp is >= t (`after`: > t).
+size_t partition(const PointsView& v, TimestampMs t, bool after) {
+  size_t lo = 0, hi = v.size();
+  while (lo < hi) {
+    const size_t mid = lo + (hi - lo) / 2;
+    if (after ? v[mid].t <= t : v[mid].t < t) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  return lo;
+}
+
+// Series sit in separate heap blocks: evaluation loops fetch a few series ahead so that the
+// misses overlap instead of stalling one after another.
+void prefetchPoints(const PointsView& v) {
+  constexpr size_t kNewest = 40;  // the newest samples are the ones windows read
+  constexpr size_t kPerLine = 64 / sizeof(Point);
+  const size_t fromB = std::min(v.nb, kNewest);
+  for (size_t i = 0; i < fromB; i += kPerLine) __builtin_prefetch(v.b + v.nb - 1 - i);
+  const size_t fromA = std::min(v.na, kNewest - fromB);
+  for (size_t i = 0; i < fromA; i += kPerLine) __builtin_prefetch(v.a + v.na - 1 - i);
+}
+
+template <typename S>
+void prefetchLabels(const std::vector<S>& v, size_t i) {
+  if (i < v.size()) __builtin_prefetch(v[i].labels.data());
+}
+
 struct BinResult {
   double v;
   bool keep;
@@ -542,7 +572,12 @@ class Evaluator {
     selectRaw(sel, minT, ref);
     IVector out;
     out.reserve(selected_.size());
-    for (const auto& s : selected_) {
+    for (size_t k = 0; k < selected_.size(); ++k) {
+      if (k + 8 < selected_.size()) {
+        const PointsView& ahead = selected_[k + 8].points;
+        if (!ahead.empty()) __builtin_prefetch(&ahead.back());
+      }
+      const SeriesIds& s = selected_[k];
       // The newest sample at or before ref, if within the lookback window (both ends count,
       // as in 2.42).
       const Point* last = nullptr;
@@ -558,23 +593,28 @@ class Evaluator {
     return out;
   }
 
-  IMatrix selectMatrix(const Expr& m) {
+  /// Calls fn(labels, points) for each series of a range selector with samples in its window
+  /// (staleness markers left out).
+  template <typename F>
+  void forEachInRange(const Expr& m, F&& fn) {
     const Expr& sel = *m.args[0];
     TimestampMs end = ts_ - sel.offsetMs;
     TimestampMs start = end - m.rangeMs;
     selectRaw(sel, start, end);
-    IMatrix out;
-    out.reserve(selected_.size());
-    for (const auto& s : selected_) {
-      const PointsView& pts = s.points;
-      size_t lo = 0, hi = pts.size();
-      while (lo < hi && pts[lo].t < start) ++lo;
-      while (hi > lo && pts[hi - 1].t > end) --hi;
-      if (lo == hi) continue;
+    const size_t n = selected_.size();
+    for (size_t k = 0; k < n; ++k) {
+      if (k + 4 < n) {
+        prefetchPoints(selected_[k + 4].points);
+        prefetchLabels(selected_, k + 4);
+      }
+      const PointsView& pts = selected_[k].points;
+      const size_t lo = partition(pts, start, false);
+      const size_t hi = partition(pts, end, true);
+      if (lo >= hi) continue;
       bool stale = false;
       for (size_t i = lo; i < hi && !stale; ++i) stale = isStaleNaN(pts[i].v);
       if (!stale) {
-        out.push_back(ISeries{s.labels, subView(pts, lo, hi)});
+        fn(selected_[k].labels, subView(pts, lo, hi));
         continue;
       }
       auto& kept = points_.emplace_back();
@@ -582,9 +622,16 @@ class Evaluator {
         if (!isStaleNaN(pts[i].v)) kept.push_back(pts[i]);
       }
       if (!kept.empty()) {
-        out.push_back(ISeries{s.labels, PointsView{kept.data(), kept.size(), nullptr, 0}});
+        fn(selected_[k].labels, PointsView{kept.data(), kept.size(), nullptr, 0});
       }
     }
+  }
+
+  IMatrix selectMatrix(const Expr& m) {
+    IMatrix out;
+    forEachInRange(m, [&](LSpan labels, const PointsView& pts) {
+      out.push_back(ISeries{labels, pts});
+    });
     return out;
   }
 
@@ -794,7 +841,9 @@ class Evaluator {
     KeyIndex index;
     std::vector<Group> groups;
     std::vector<LabelIds>& gl = tmp_;
-    for (auto& s : vec) {
+    for (size_t at = 0; at < vec.size(); ++at) {
+      prefetchLabels(vec, at + 8);
+      const ISample& s = vec[at];
       gl.clear();
       if (e.without) {
         for (const auto& l : s.labels) {
@@ -934,7 +983,9 @@ class Evaluator {
       KeyIndex index;
       std::vector<std::pair<LSpan, std::vector<Bucket>>> groups;
       std::unordered_map<SymbolId, std::optional<double>> bounds;
-      for (auto& s : in) {
+      for (size_t k = 0; k < in.size(); ++k) {
+        prefetchLabels(in, k + 8);
+        const ISample& s = in[k];
         const SymbolId le = get(s.labels, leId_);
         if (le == kNoSymbol) continue;
         auto [b, fresh] = bounds.try_emplace(le);
@@ -966,14 +1017,19 @@ class Evaluator {
       const Expr& ms = *e.args[matrixArg];
       const RangeFn fn = rangeFn(f);
       if (fn == RangeFn::kUnknown) fail("unsupported function " + f);
-      IMatrix mat = std::get<IMatrix>(eval(ms));
       IVector out;
-      out.reserve(mat.size());
-      for (auto& s : mat) {
-        auto v = rangeFunction(fn, s.points, param, ms);
-        if (!v) continue;
-        LSpan l = fn == RangeFn::kLast ? s.labels : dropName(s.labels);
-        out.push_back(ISample{l, ts_, *v});
+      auto apply = [&](LSpan labels, const PointsView& pts) {
+        auto v = rangeFunction(fn, pts, param, ms);
+        if (!v) return;
+        out.push_back(ISample{fn == RangeFn::kLast ? labels : dropName(labels), ts_, *v});
+      };
+      if (ms.kind == ExprKind::kMatrixSelector) {
+        // Selection and function in one pass: each series' samples are read once, while hot.
+        out.reserve(selected_.capacity());
+        forEachInRange(ms, apply);
+      } else {
+        const IMatrix mat = std::get<IMatrix>(eval(ms));
+        for (const auto& s : mat) apply(s.labels, s.points);
       }
       // Distinct series of one metric name stay distinct without it.
       if (!namedSelector(ms)) checkUnique(out);

@@ -149,8 +149,9 @@ class SelectSession {
   /// The storage's id of `s`, if it has one.
   virtual bool find(std::string_view s, SymbolId* id) const = 0;
   /// Appends every series matching all matchers that has samples in [minT, maxT] (both ends
-  /// included), sorted by labels as Prometheus sorts them; points outside the window may be
-  /// included (the evaluator trims). `symbols` interns strings the storage does not know.
+  /// included), sorted by labels as Prometheus sorts them. Points outside the window, and
+  /// series with none inside it, may be included: the evaluator trims. `symbols` interns
+  /// strings the storage does not know.
   virtual void select(const std::vector<Matcher>& matchers, TimestampMs minT, TimestampMs maxT,
                       SymbolSpace& symbols, std::vector<SeriesIds>& out) = 0;
 };
