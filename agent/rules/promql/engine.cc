@@ -187,6 +187,8 @@ void prefetchPoints(const PointsView& v) {
   for (size_t i = 0; i < fromA; i += kPerLine) __builtin_prefetch(v.a + v.na - 1 - i);
 }
 
+constexpr size_t kAhead = 8;  // series
+
 template <typename S>
 void prefetchLabels(const std::vector<S>& v, size_t i) {
   if (i < v.size()) __builtin_prefetch(v[i].labels.data());
@@ -603,9 +605,9 @@ class Evaluator {
     selectRaw(sel, start, end);
     const size_t n = selected_.size();
     for (size_t k = 0; k < n; ++k) {
-      if (k + 4 < n) {
-        prefetchPoints(selected_[k + 4].points);
-        prefetchLabels(selected_, k + 4);
+      if (k + kAhead < n) {
+        prefetchPoints(selected_[k + kAhead].points);
+        prefetchLabels(selected_, k + kAhead);
       }
       const PointsView& pts = selected_[k].points;
       const size_t lo = partition(pts, start, false);
