@@ -261,11 +261,14 @@ void SeriesStore::appendLocked(Series& s, TimestampMs t, double v) {
       // Grow: unroll the ring into a larger buffer in time order.
       uint32_t newCap = SamplePool::nextCap(s.ring.cap, cap);
       if (s.ring.cap == 4) {
-        // Past the first few samples the interval is known (the first ones may be a counter's
-        // zero one millisecond early): size the ring for the retention at once, so that
-        // growing leaves no trail of small freed rings behind.
+        // Past the first few samples the interval is known: size the ring for the retention
+        // at once, so that growing leaves no trail of small freed rings behind. The longer of
+        // the latest and the average interval, so that neither a burst nor a counter's zero
+        // written one millisecond early makes the ring far larger than the retention needs.
+        const Sample& first = s.ring[s.start];
         const Sample& last = s.ring[(s.start + s.count - 1) % s.ring.size()];
-        const int64_t interval = std::max<int64_t>(1, t - last.t);
+        const int64_t interval =
+            std::max<int64_t>({1, t - last.t, (t - first.t) / static_cast<int64_t>(s.count)});
         const size_t want = static_cast<size_t>(s.retentionMs / interval) + 2;
         while (newCap < want && newCap < cap) newCap = SamplePool::nextCap(newCap, cap);
       }

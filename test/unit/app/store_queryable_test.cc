@@ -116,8 +116,8 @@ TEST_CASE("the store's read session evaluates like an in-memory storage with the
       "req_total{code!=\"200\", pool=~\"pool-[01]\"}",
       "sum without (code) (rate(req_total[1m]))",
       "sum by (pool) (rate(req_total[5m])) > 0.5",
-      "rate(req_total{code=\"500\"}[5m]) / on (target, pool) group_left () "
-      "sum by (target, pool) (rate(req_total[5m]))",
+      ("rate(req_total{code=\"500\"}[5m]) / on (target, pool) group_left () "
+       "sum by (target, pool) (rate(req_total[5m]))"),
       "histogram_quantile(0.9, rate(lat_bucket[5m]))",
       "predict_linear(mem_avail[10m], 3600) / -deriv(mem_avail[10m])",
       "mem_avail < 0.95e9 and on (target) req_total{code=\"500\"} > 0",
