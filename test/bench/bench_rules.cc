@@ -4,6 +4,7 @@
 #include <benchmark/benchmark.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <memory>
 #include <vector>
 
@@ -11,6 +12,7 @@
 #include "agent/app/store_queryable.h"
 #include "agent/rules/alerting.h"
 #include "agent/rules/promql/engine.h"
+#include "agent/rules/promql/parser.h"
 #include "exporters/metrics/self_metrics.h"
 
 namespace {
@@ -134,5 +136,28 @@ void BM_EachRule(benchmark::State& state) {
   state.counters["result"] = static_cast<double>(elements);
 }
 BENCHMARK(BM_EachRule)->DenseRange(0, 11)->Unit(benchmark::kMillisecond)->Iterations(3);
+
+// Any expression over the same series, to take a rule apart: EXPR='count(rate(x[5m]))'
+// bench_rules --benchmark_filter=BM_Expr (wrap in count() to leave out turning a large result's
+// labels into strings).
+void BM_Expr(benchmark::State& state) {
+  const char* text = std::getenv("EXPR");
+  if (text == nullptr) {
+    state.SkipWithError("set EXPR to the expression to evaluate");
+    return;
+  }
+  auto e = vigil::promql::parseExpr(text);
+  if (!e) {
+    state.SkipWithError(e.error().message.c_str());
+    return;
+  }
+  Fixture& f = fixture();
+  const vigil::StoreQueryable q(f.store);
+  for (auto _ : state) {
+    auto v = vigil::promql::evalInstant(**e, f.now, q);
+    benchmark::DoNotOptimize(v);
+  }
+}
+BENCHMARK(BM_Expr)->Unit(benchmark::kMillisecond)->Iterations(5);
 
 }  // namespace
