@@ -10,7 +10,8 @@
 
 namespace vigil {
 
-/// Thread-safe (the store's read lock is held for each select()).
+/// Thread-safe: the store's read lock is held for each select(), and for the whole of a session
+/// (one evaluation: probe-loop writers wait for it, so evaluations must stay short).
 class StoreQueryable final : public promql::Queryable {
  public:
   explicit StoreQueryable(const series::SeriesStore& store) : store_(store) {}
