@@ -1,6 +1,8 @@
 #include "agent/app/store_queryable.h"
 
 #include <algorithm>
+#include <cstddef>
+#include <type_traits>
 
 #include "agent/rules/promql/ast.h"
 
@@ -30,6 +32,117 @@ std::vector<promql::Series> StoreQueryable::select(const std::vector<promql::Mat
 }
 
 namespace {
+
+// The evaluator reads the store's samples in place as promql::Point: same layout.
+static_assert(sizeof(promql::Point) == sizeof(series::Sample));
+static_assert(std::is_standard_layout_v<promql::Point> &&
+              std::is_standard_layout_v<series::Sample>);
+static_assert(offsetof(promql::Point, t) == offsetof(series::Sample, t) &&
+              offsetof(promql::Point, v) == offsetof(series::Sample, v));
+
+const promql::Point* asPoints(std::span<const series::Sample> s) {
+  return reinterpret_cast<const promql::Point*>(s.data());
+}
+
+// A matcher resolved against the store's symbols once per selection.
+struct Resolved {
+  const promql::Matcher* m;
+  promql::SymbolId name = promql::kNoSymbol;  // kNoSymbol: no series has this label
+  promql::SymbolId value = promql::kNoSymbol;  // for = and !=: the value's id, if any
+  bool matchesAbsent = false;
+  std::unordered_map<promql::SymbolId, bool> regexCache;
+};
+
+class StoreSession final : public promql::SelectSession {
+ public:
+  explicit StoreSession(const series::SeriesStore& store) : lock_(store.readLock()) {}
+  std::string_view str(promql::SymbolId id) const override { return lock_.str(id); }
+  bool find(std::string_view s, promql::SymbolId* id) const override {
+    return lock_.find(s, id);
+  }
+
+  void select(const std::vector<promql::Matcher>& matchers, TimestampMs /*minT*/,
+              TimestampMs /*maxT*/, promql::SymbolSpace& symbols,
+              std::vector<promql::SeriesIds>& out) override {
+    std::vector<Resolved> rs;
+    rs.reserve(matchers.size());
+    promql::SymbolId nameId = promql::kNoSymbol;
+    bool byName = false;
+    for (const auto& m : matchers) {
+      Resolved r{&m};
+      r.matchesAbsent = m.matches("");
+      if (!lock_.find(m.name(), &r.name)) r.name = promql::kNoSymbol;
+      if (m.type() == promql::MatchType::kEqual || m.type() == promql::MatchType::kNotEqual) {
+        if (!lock_.find(m.value(), &r.value)) r.value = promql::kNoSymbol;
+      }
+      if (r.name == promql::kNoSymbol && !r.matchesAbsent) return;  // nothing can match
+      if (m.name() == kMetricNameLabel && m.type() == promql::MatchType::kEqual) {
+        if (r.value == promql::kNoSymbol) return;
+        nameId = r.value;
+        byName = true;
+        continue;  // every series of the name's index has it
+      }
+      rs.push_back(std::move(r));
+    }
+    const size_t start = out.size();
+    auto visit = [&](const series::SeriesStore::SeriesView& v) {
+      for (auto& r : rs) {
+        promql::SymbolId value = promql::kNoSymbol;
+        if (r.name != promql::kNoSymbol) {
+          for (const auto& [n, val] : v.labelIds) {
+            if (n == r.name) {
+              value = val;
+              break;
+            }
+          }
+        }
+        bool ok;
+        if (value == promql::kNoSymbol) {
+          ok = r.matchesAbsent;
+        } else {
+          switch (r.m->type()) {
+            case promql::MatchType::kEqual: ok = value == r.value; break;
+            case promql::MatchType::kNotEqual: ok = value != r.value; break;
+            default: {
+              auto [it, fresh] = r.regexCache.try_emplace(value, false);
+              if (fresh) it->second = r.m->matches(lock_.str(value));
+              ok = it->second;
+            }
+          }
+        }
+        if (!ok) return;
+      }
+      // The whole ring: the evaluator finds the window itself (it reads these samples anyway,
+      // and touching them here would fetch them from memory twice).
+      const promql::Point* a = asPoints(v.head);
+      size_t na = v.head.size();
+      const promql::Point* b = asPoints(v.tail);
+      size_t nb = v.tail.size();
+      if (na == 0) {
+        std::swap(a, b);
+        std::swap(na, nb);
+      }
+      if (na == 0) return;
+      static_assert(sizeof(promql::LabelIds) == sizeof(series::SeriesStore::LabelPair));
+      out.push_back(promql::SeriesIds{
+          std::span<const promql::LabelIds>(
+              reinterpret_cast<const promql::LabelIds*>(v.labelIds.data()), v.labelIds.size()),
+          promql::PointsView{a, na, b, nb}});
+    };
+    if (byName) {
+      lock_.forEachNamedSorted(nameId, visit);
+      return;
+    }
+    lock_.forEachSeries(visit);
+    std::sort(out.begin() + static_cast<std::ptrdiff_t>(start), out.end(),
+              [&](const promql::SeriesIds& x, const promql::SeriesIds& y) {
+                return promql::compareLabels(x.labels, y.labels, symbols) < 0;
+              });
+  }
+
+ private:
+  series::SeriesStore::ReadLock lock_;
+};
 
 constexpr int64_t kLookbackMs = 5 * 60 * 1000;
 // Samples are trimmed against the newest one, which may be ahead of the evaluation time by up
@@ -64,6 +177,10 @@ void visit(const promql::Expr& e, int64_t back, bool inRange, HistoryNeeded& out
 }
 
 }  // namespace
+
+std::unique_ptr<promql::SelectSession> StoreQueryable::openSession() const {
+  return std::make_unique<StoreSession>(store_);
+}
 
 Duration HistoryNeeded::longest() const {
   Duration d = fallback;

@@ -10,12 +10,16 @@
 
 namespace vigil {
 
-/// Thread-safe (the store's read lock is held for each select()).
+/// Thread-safe: the store's read lock is held for each select(), and for the whole of a session
+/// (one evaluation: probe-loop writers wait for it, so evaluations must stay short).
 class StoreQueryable final : public promql::Queryable {
  public:
   explicit StoreQueryable(const series::SeriesStore& store) : store_(store) {}
   std::vector<promql::Series> select(const std::vector<promql::Matcher>& matchers,
                                      TimestampMs minT, TimestampMs maxT) const override;
+  /// Holds the store's read lock for the session: labels come out as the store's own symbol
+  /// ids and samples are read in place from the ring buffers, in label order per metric name.
+  std::unique_ptr<promql::SelectSession> openSession() const override;
 
  private:
   const series::SeriesStore& store_;

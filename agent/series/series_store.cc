@@ -2,8 +2,13 @@
 
 #include <algorithm>
 #include <bit>
+#include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <mutex>
+#include <new>
+
+#include <sys/mman.h>
 
 namespace vigil::series {
 
@@ -199,7 +204,10 @@ SeriesRef SeriesStore::ref(const Labels& labels) {
   std::string_view name = hasName ? symbols_.str(nameSym) : std::string_view{};
   s.family = familyIndexLocked(name);
   familyMembers_[s.family].push_back(r);
-  if (hasName) byName_[nameSym].push_back(r);
+  if (hasName) {
+    byName_[nameSym].push_back(r);
+    invalidateSortedLocked(nameSym);
+  }
   return r;
 }
 
@@ -251,11 +259,24 @@ void SeriesStore::appendLocked(Series& s, TimestampMs t, double v) {
   if (s.count == s.ring.size()) {
     if (s.ring.size() < cap) {
       // Grow: unroll the ring into a larger buffer in time order.
-      const size_t newCap = std::min(cap, std::max<size_t>(4, s.ring.size() * 2));
-      auto bigger = std::make_unique<Sample[]>(newCap);
+      uint32_t newCap = SamplePool::nextCap(s.ring.cap, cap);
+      if (s.ring.cap == 4) {
+        // Past the first few samples the interval is known: size the ring for the retention
+        // at once, so that growing leaves no trail of small freed rings behind. The longer of
+        // the latest and the average interval, so that neither a burst nor a counter's zero
+        // written one millisecond early makes the ring far larger than the retention needs.
+        const Sample& first = s.ring[s.start];
+        const Sample& last = s.ring[(s.start + s.count - 1) % s.ring.size()];
+        const int64_t interval =
+            std::max<int64_t>({1, t - last.t, (t - first.t) / static_cast<int64_t>(s.count)});
+        const size_t want = static_cast<size_t>(s.retentionMs / interval) + 2;
+        while (newCap < want && newCap < cap) newCap = SamplePool::nextCap(newCap, cap);
+      }
+      Sample* bigger = pool_.alloc(newCap);
       for (uint32_t i = 0; i < s.count; ++i) bigger[i] = s.ring[(s.start + i) % s.ring.size()];
-      s.ring.many = std::move(bigger);
-      s.ring.cap = static_cast<uint32_t>(newCap);
+      freeRingLocked(s);
+      s.ring.many = bigger;
+      s.ring.cap = newCap;
       s.start = 0;
     } else {
       // Full at the cap: overwrite the oldest sample.
@@ -315,6 +336,7 @@ void SeriesStore::compact(TimestampMs now) {
     for (const auto& [n, v] : s.labels) {
       if (symbols_.str(n) == kMetricNameLabel) nameSym = v;
     }
+    invalidateSortedLocked(nameSym);
     if (auto it = byName_.find(nameSym); it != byName_.end()) {
       removeFromVector(it->second, r);
       if (it->second.empty()) byName_.erase(it);
@@ -323,6 +345,7 @@ void SeriesStore::compact(TimestampMs now) {
       symbols_.release(n);
       symbols_.release(v);
     }
+    freeRingLocked(s);
     s = Series{};
     free_.push_back(r);
   }
@@ -412,9 +435,103 @@ SeriesStore::Stats SeriesStore::stats() const {
     ++st.series;
     st.samples += s.count;
     st.bytes += s.labels.capacity() * sizeof(LabelPair) + 16 /* the labels' malloc overhead */ +
-                (s.ring.cap > 1 ? s.ring.cap * sizeof(Sample) + 16 : 0) + 2 * sizeof(SeriesRef);
+                2 * sizeof(SeriesRef);
   }
+  st.bytes += pool_.bytes();
   return st;
+}
+
+void SeriesStore::invalidateSortedLocked(SymbolId name) {
+  std::lock_guard lock(sortMu_);
+  sortedByName_.erase(name);
+}
+
+const std::vector<SeriesRef>& SeriesStore::sortedByNameLocked(SymbolId name) const {
+  static const std::vector<SeriesRef> kNone;
+  std::lock_guard lock(sortMu_);
+  if (auto it = sortedByName_.find(name); it != sortedByName_.end()) return it->second;
+  auto members = byName_.find(name);
+  if (members == byName_.end()) return kNone;
+  std::vector<SeriesRef> refs = members->second;
+  auto less = [&](SeriesRef x, SeriesRef y) {
+    const auto& a = series_[x].labels;
+    const auto& b = series_[y].labels;
+    const size_t n = std::min(a.size(), b.size());
+    for (size_t i = 0; i < n; ++i) {
+      if (a[i].first != b[i].first) {
+        int c = symbols_.str(a[i].first).compare(symbols_.str(b[i].first));
+        if (c != 0) return c < 0;
+      }
+      if (a[i].second != b[i].second) {
+        int c = symbols_.str(a[i].second).compare(symbols_.str(b[i].second));
+        if (c != 0) return c < 0;
+      }
+    }
+    return a.size() < b.size();
+  };
+  std::sort(refs.begin(), refs.end(), less);
+  // Entries are only erased under the exclusive lock, so the reference outlives this guard
+  // for as long as the caller holds the shared lock.
+  return sortedByName_.emplace(name, std::move(refs)).first->second;
+}
+
+SeriesStore::SamplePool::~SamplePool() {
+  for (void* c : chunks_) std::free(c);
+}
+
+uint32_t SeriesStore::SamplePool::nextCap(uint32_t cap, size_t max) {
+  uint32_t next;
+  if (cap < 4) {
+    next = 4;
+  } else if ((cap & (cap - 1)) == 0) {
+    next = cap + cap / 2;  // 2^k -> 1.5 * 2^k
+  } else {
+    next = cap / 3 * 4;  // 1.5 * 2^k -> 2^(k+1)
+  }
+  return static_cast<uint32_t>(std::min<size_t>(next, std::max<size_t>(max, 1)));
+}
+
+Sample* SeriesStore::SamplePool::alloc(uint32_t cap) {
+  if (auto it = free_.find(cap); it != free_.end() && !it->second.empty()) {
+    Sample* p = it->second.back();
+    it->second.pop_back();
+    return p;
+  }
+  const size_t need = size_t{cap} * sizeof(Sample);
+  if (need > kChunk / 4) {
+    bytes_ += need;
+    return new Sample[cap];
+  }
+  if (left_ < need) {
+    void* c = std::aligned_alloc(kChunk, kChunk);
+    if (c == nullptr) throw std::bad_alloc();
+#ifdef MADV_HUGEPAGE
+    madvise(c, kChunk, MADV_HUGEPAGE);  // advice only: without THP these are 4 KiB pages
+#endif
+    chunks_.push_back(c);
+    bytes_ += kChunk;
+    bump_ = static_cast<char*>(c);
+    left_ = kChunk;
+  }
+  Sample* p = std::uninitialized_value_construct_n(reinterpret_cast<Sample*>(bump_), cap) - cap;
+  bump_ += need;
+  left_ -= need;
+  return p;
+}
+
+void SeriesStore::SamplePool::free(Sample* p, uint32_t cap) {
+  if (size_t{cap} * sizeof(Sample) > kChunk / 4) {
+    bytes_ -= size_t{cap} * sizeof(Sample);
+    delete[] p;
+    return;
+  }
+  free_[cap].push_back(p);
+}
+
+void SeriesStore::freeRingLocked(Series& s) {
+  if (s.ring.cap > 1 && s.ring.many != nullptr) pool_.free(s.ring.many, s.ring.cap);
+  s.ring.many = nullptr;
+  s.ring.cap = 1;
 }
 
 }  // namespace vigil::series

@@ -4,6 +4,9 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <deque>
+#include <memory>
+#include <span>
 #include <optional>
 #include <unordered_map>
 #include <unordered_set>
@@ -49,37 +52,147 @@ void kahanInc(double inc, double& sum, double& c) {
   sum = t;
 }
 
-Labels dropName(Labels l) {
-  set(l, kMetricNameLabel, "");
-  return l;
-}
+// Inside an evaluation, label sets are spans of interned ids: the storage's own label arrays
+// where a series is passed through unchanged, the evaluation's arena where labels change.
+// Strings are made only for the final result.
+using LSpan = std::span<const LabelIds>;
 
-/// The identity of a series for vector matching: on(labels) keeps only those labels,
-/// ignoring(labels) drops them and the metric name.
-std::string signature(const Labels& l, bool on, const std::vector<std::string>& names) {
-  std::string key;
-  for (const auto& lab : l) {
-    bool listed = std::find(names.begin(), names.end(), lab.name) != names.end();
-    if (on ? !listed : (listed || lab.name == kMetricNameLabel)) continue;
-    key += lab.name;
-    key += '\xff';
-    key += lab.value;
-    key += '\xff';
+struct ISample {
+  LSpan labels;
+  TimestampMs t = 0;
+  double v = 0;
+};
+using IVector = std::vector<ISample>;
+struct ISeries {
+  LSpan labels;
+  PointsView points;
+};
+using IMatrix = std::vector<ISeries>;
+using IValue = std::variant<Scalar, IVector, IMatrix, String>;
+
+uint64_t hashLabels(LSpan l) {
+  uint64_t h = 0xcbf29ce484222325ull ^ l.size();
+  for (const auto& x : l) {
+    h ^= (static_cast<uint64_t>(x.name) << 32) | x.value;
+    h *= 0x9e3779b97f4a7c15ull;
+    h ^= h >> 29;
   }
-  return key;
+  return h;
 }
 
-/// Prometheus' labels.Labels.String(): {__name__="x", a="b"}.
-std::string promLabels(const Labels& l) {
-  std::string out = "{";
-  for (size_t i = 0; i < l.size(); ++i) {
-    if (i) out += ", ";
-    out += l[i].name + "=\"" + escapeLabelValue(l[i].value) + "\"";
+/// Label sets (or the parts of them that identify a match group) mapped to an index: an
+/// open-addressing table of hashes, the keys' ids kept flat. Ids are unique per string, so
+/// equal id sequences are equal label sets.
+class KeyIndex {
+ public:
+  static constexpr uint32_t kNone = UINT32_MAX;
+  explicit KeyIndex(size_t expected = 0) {
+    size_t cap = 16;
+    while (cap < expected * 2) cap *= 2;
+    slots_.assign(cap, kNone);
+    entries_.reserve(expected);
   }
-  return out + "}";
+  uint32_t find(LSpan key) const {
+    const uint64_t h = hashLabels(key);
+    for (size_t i = h & (slots_.size() - 1);; i = (i + 1) & (slots_.size() - 1)) {
+      const uint32_t e = slots_[i];
+      if (e == kNone) return kNone;
+      if (entries_[e].hash == h && same(e, key)) return entries_[e].value;
+    }
+  }
+  /// Maps key to value unless it is present; returns the key's value and whether it was new.
+  std::pair<uint32_t, bool> insert(LSpan key, uint32_t value) {
+    const uint64_t h = hashLabels(key);
+    size_t i = h & (slots_.size() - 1);
+    for (;; i = (i + 1) & (slots_.size() - 1)) {
+      const uint32_t e = slots_[i];
+      if (e == kNone) break;
+      if (entries_[e].hash == h && same(e, key)) return {entries_[e].value, false};
+    }
+    slots_[i] = static_cast<uint32_t>(entries_.size());
+    entries_.push_back(Entry{h, static_cast<uint32_t>(keys_.size()),
+                             static_cast<uint32_t>(key.size()), value});
+    keys_.insert(keys_.end(), key.begin(), key.end());
+    if (entries_.size() * 2 > slots_.size()) grow();
+    return {value, true};
+  }
+
+ private:
+  struct Entry {
+    uint64_t hash;
+    uint32_t off, len, value;
+  };
+  bool same(uint32_t e, LSpan key) const {
+    const Entry& en = entries_[e];
+    return en.len == key.size() &&
+           std::equal(key.begin(), key.end(), keys_.begin() + static_cast<std::ptrdiff_t>(en.off));
+  }
+  void grow() {
+    slots_.assign(slots_.size() * 2, kNone);
+    const size_t mask = slots_.size() - 1;
+    for (uint32_t e = 0; e < entries_.size(); ++e) {
+      size_t i = entries_[e].hash & mask;
+      while (slots_[i] != kNone) i = (i + 1) & mask;
+      slots_[i] = e;
+    }
+  }
+  std::vector<uint32_t> slots_;
+  std::vector<Entry> entries_;
+  std::vector<LabelIds> keys_;
+};
+
+/// The part of `v` from index lo to hi (exclusive).
+PointsView subView(const PointsView& v, size_t lo, size_t hi) {
+  PointsView r;
+  if (lo < v.na) {
+    r.a = v.a + lo;
+    r.na = std::min(hi, v.na) - lo;
+  }
+  const size_t blo = lo > v.na ? lo - v.na : 0;
+  const size_t bhi = hi > v.na ? hi - v.na : 0;
+  if (bhi > blo) {
+    if (r.na == 0) {
+      r.a = v.b + blo;
+      r.na = bhi - blo;
+    } else {
+      r.b = v.b + blo;
+      r.nb = bhi - blo;
+    }
+  }
+  return r;
 }
 
-std::string labelsKey(const Labels& l) { return signature(l, false, {}) + "\xfe" + std::string(get(l, kMetricNameLabel)); }
+/// The first index whose timestamp is >= t (`after`: > t).
+size_t partition(const PointsView& v, TimestampMs t, bool after) {
+  size_t lo = 0, hi = v.size();
+  while (lo < hi) {
+    const size_t mid = lo + (hi - lo) / 2;
+    if (after ? v[mid].t <= t : v[mid].t < t) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  return lo;
+}
+
+// Series sit in separate heap blocks: evaluation loops fetch a few series ahead so that the
+// misses overlap instead of stalling one after another.
+void prefetchPoints(const PointsView& v) {
+  constexpr size_t kNewest = 40;  // the newest samples are the ones windows read
+  constexpr size_t kPerLine = 64 / sizeof(Point);
+  const size_t fromB = std::min(v.nb, kNewest);
+  for (size_t i = 0; i < fromB; i += kPerLine) __builtin_prefetch(v.b + v.nb - 1 - i);
+  const size_t fromA = std::min(v.na, kNewest - fromB);
+  for (size_t i = 0; i < fromA; i += kPerLine) __builtin_prefetch(v.a + v.na - 1 - i);
+}
+
+constexpr size_t kAhead = 8;  // series
+
+template <typename S>
+void prefetchLabels(const std::vector<S>& v, size_t i) {
+  if (i < v.size()) __builtin_prefetch(v[i].labels.data());
+}
 
 struct BinResult {
   double v;
@@ -111,7 +224,7 @@ bool dropsName(Op op) {
 
 // Go's container/heap over samples, so that topk/bottomk pick the same elements on ties.
 struct SampleHeap {
-  std::vector<Sample> h;
+  std::vector<ISample> h;
   bool reverse = false;
   bool less(size_t i, size_t j) const {
     double a = h[i].v, b = h[j].v;
@@ -138,8 +251,8 @@ struct SampleHeap {
       i = j;
     }
   }
-  void push(Sample s) {
-    h.push_back(std::move(s));
+  void push(ISample s) {
+    h.push_back(s);
     up(h.size() - 1);
   }
   void pop() {
@@ -232,17 +345,18 @@ struct Regression {
   double intercept;
 };
 
-Regression linearRegression(const std::vector<Point>& pts, TimestampMs interceptTime) {
+Regression linearRegression(const PointsView& pts, TimestampMs interceptTime) {
   double n = 0, sumX = 0, cX = 0, sumY = 0, cY = 0, sumXY = 0, cXY = 0, sumX2 = 0, cX2 = 0;
   double initY = pts[0].v;
   bool constY = true;
   for (size_t i = 0; i < pts.size(); ++i) {
-    if (constY && i > 0 && pts[i].v != initY) constY = false;
+    const Point& p = pts[i];
+    if (constY && i > 0 && p.v != initY) constY = false;
     n += 1.0;
-    double x = static_cast<double>(pts[i].t - interceptTime) / 1e3;
+    double x = static_cast<double>(p.t - interceptTime) / 1e3;
     kahanInc(x, sumX, cX);
-    kahanInc(pts[i].v, sumY, cY);
-    kahanInc(x * pts[i].v, sumXY, cXY);
+    kahanInc(p.v, sumY, cY);
+    kahanInc(x * p.v, sumXY, cXY);
     kahanInc(x * x, sumX2, cX2);
   }
   if (constY) {
@@ -259,11 +373,46 @@ Regression linearRegression(const std::vector<Point>& pts, TimestampMs intercept
   return {slope, sumY / n - slope * sumX / n};
 }
 
+enum class RangeFn {
+  kRate, kIncrease, kDelta, kIrate, kIdelta, kDeriv, kPredictLinear, kChanges, kResets,
+  kAvg, kSum, kMin, kMax, kCount, kPresent, kLast, kQuantile, kStddev, kStdvar, kUnknown
+};
+
+RangeFn rangeFn(const std::string& f) {
+  static const std::unordered_map<std::string, RangeFn> kByName = {
+      {"rate", RangeFn::kRate},
+      {"increase", RangeFn::kIncrease},
+      {"delta", RangeFn::kDelta},
+      {"irate", RangeFn::kIrate},
+      {"idelta", RangeFn::kIdelta},
+      {"deriv", RangeFn::kDeriv},
+      {"predict_linear", RangeFn::kPredictLinear},
+      {"changes", RangeFn::kChanges},
+      {"resets", RangeFn::kResets},
+      {"avg_over_time", RangeFn::kAvg},
+      {"sum_over_time", RangeFn::kSum},
+      {"min_over_time", RangeFn::kMin},
+      {"max_over_time", RangeFn::kMax},
+      {"count_over_time", RangeFn::kCount},
+      {"present_over_time", RangeFn::kPresent},
+      {"last_over_time", RangeFn::kLast},
+      {"quantile_over_time", RangeFn::kQuantile},
+      {"stddev_over_time", RangeFn::kStddev},
+      {"stdvar_over_time", RangeFn::kStdvar},
+  };
+  auto it = kByName.find(f);
+  return it == kByName.end() ? RangeFn::kUnknown : it->second;
+}
+
 class Evaluator {
  public:
-  Evaluator(TimestampMs ts, const Queryable& q, const EvalOptions& o) : ts_(ts), q_(q), o_(o) {}
+  Evaluator(TimestampMs ts, SelectSession& session, const EvalOptions& o)
+      : ts_(ts), session_(session), syms_(&session), o_(o) {
+    nameId_ = syms_.intern(kMetricNameLabel);
+    leId_ = syms_.intern("le");
+  }
 
-  Value eval(const Expr& e) {
+  IValue eval(const Expr& e) {
     switch (e.kind) {
       case ExprKind::kNumber: return Scalar{ts_, e.number};
       case ExprKind::kString: return String{ts_, e.str};
@@ -271,15 +420,15 @@ class Evaluator {
       case ExprKind::kVectorSelector: return selectVector(e, false);
       case ExprKind::kMatrixSelector: return selectMatrix(e);
       case ExprKind::kUnary: {
-        Value v = eval(*e.args[0]);
+        IValue v = eval(*e.args[0]);
         if (e.op != Op::kSub) return v;
         if (auto* s = std::get_if<Scalar>(&v)) {
           s->v = -s->v;
           return v;
         }
-        auto& vec = std::get<Vector>(v);
+        auto& vec = std::get<IVector>(v);
         for (auto& s : vec) {
-          s.labels = dropName(std::move(s.labels));
+          s.labels = dropName(s.labels);
           s.v = -s.v;
         }
         return v;
@@ -291,64 +440,225 @@ class Evaluator {
     fail("unknown expression");
   }
 
+  /// The result with labels as strings.
+  Value toValue(IValue v) const {
+    if (auto* s = std::get_if<Scalar>(&v)) return *s;
+    if (auto* s = std::get_if<String>(&v)) return std::move(*s);
+    if (auto* vec = std::get_if<IVector>(&v)) {
+      Vector out;
+      out.reserve(vec->size());
+      for (const auto& s : *vec) out.push_back(Sample{toLabels(s.labels), s.t, s.v});
+      return out;
+    }
+    Matrix out;
+    for (const auto& s : std::get<IMatrix>(v)) {
+      Series r{toLabels(s.labels), {}};
+      r.points.reserve(s.points.size());
+      for (size_t i = 0; i < s.points.size(); ++i) r.points.push_back(s.points[i]);
+      out.push_back(std::move(r));
+    }
+    return out;
+  }
+
  private:
-  double scalarArg(const Expr& e) {
-    Value v = eval(e);
-    return std::get<Scalar>(v).v;
-  }
-  Vector vectorArg(const Expr& e) { return std::get<Vector>(eval(e)); }
+  // --- labels as ids ---
 
-  std::vector<Series> selectSorted(const Expr& sel, TimestampMs minT, TimestampMs maxT) {
-    auto series = q_.select(sel.matchers, minT, maxT);
-    std::sort(series.begin(), series.end(),
-              [](const Series& a, const Series& b) { return a.labels < b.labels; });
-    return series;
+  Labels toLabels(LSpan l) const {
+    Labels out;
+    out.reserve(l.size());
+    for (const auto& x : l) {
+      out.push_back(Label{std::string(syms_.str(x.name)), std::string(syms_.str(x.value))});
+    }
+    return out;
   }
 
-  Vector selectVector(const Expr& sel, bool keepTimestamps) {
+  /// Prometheus' labels.Labels.String(): {__name__="x", a="b"}.
+  std::string promLabels(LSpan l) const {
+    std::string out = "{";
+    for (size_t i = 0; i < l.size(); ++i) {
+      if (i) out += ", ";
+      out += std::string(syms_.str(l[i].name)) + "=\"" +
+             escapeLabelValue(syms_.str(l[i].value)) + "\"";
+    }
+    return out + "}";
+  }
+
+  /// Copies a label set into the evaluation's arena.
+  LSpan keep(const std::vector<LabelIds>& l) {
+    if (l.empty()) return {};
+    if (cap_ - used_ < l.size()) {
+      cap_ = std::max<size_t>(4096, l.size());
+      blocks_.push_back(std::make_unique<LabelIds[]>(cap_));
+      used_ = 0;
+    }
+    LabelIds* p = blocks_.back().get() + used_;
+    std::copy(l.begin(), l.end(), p);
+    used_ += l.size();
+    return LSpan(p, l.size());
+  }
+
+  static SymbolId get(LSpan l, SymbolId name) {
+    for (const auto& x : l) {
+      if (x.name == name) return x.value;
+    }
+    return kNoSymbol;
+  }
+
+  static bool contains(const std::vector<SymbolId>& ids, SymbolId id) {
+    return std::find(ids.begin(), ids.end(), id) != ids.end();
+  }
+
+  std::vector<SymbolId> ids(const std::vector<std::string>& names) {
+    std::vector<SymbolId> out;
+    out.reserve(names.size());
+    for (const auto& n : names) out.push_back(syms_.intern(n));
+    return out;
+  }
+
+  LSpan dropName(LSpan l) {
+    for (size_t i = 0; i < l.size(); ++i) {
+      if (l[i].name != nameId_) continue;
+      if (i == 0) return l.subspan(1);
+      if (i == l.size() - 1) return l.first(i);
+      tmp_.assign(l.begin(), l.end());
+      tmp_.erase(tmp_.begin() + static_cast<std::ptrdiff_t>(i));
+      return keep(tmp_);
+    }
+    return l;
+  }
+
+  /// Sets (or with kNoSymbol removes) `name` in `l`, keeping names in string order.
+  void setIn(std::vector<LabelIds>& l, SymbolId name, SymbolId value) const {
+    for (size_t i = 0; i < l.size(); ++i) {
+      if (l[i].name != name) continue;
+      if (value == kNoSymbol) {
+        l.erase(l.begin() + static_cast<std::ptrdiff_t>(i));
+      } else {
+        l[i].value = value;
+      }
+      return;
+    }
+    if (value == kNoSymbol) return;
+    const std::string_view ns = syms_.str(name);
+    auto pos = std::find_if(l.begin(), l.end(),
+                            [&](const LabelIds& x) { return syms_.str(x.name) > ns; });
+    l.insert(pos, LabelIds{name, value});
+  }
+
+  /// The identity of a series for vector matching, into `buf`: on(labels) keeps only those
+  /// labels, ignoring(labels) drops them and the metric name.
+  LSpan signature(LSpan l, bool on, const std::vector<SymbolId>& names,
+                  std::vector<LabelIds>& buf) const {
+    buf.clear();
+    for (const auto& x : l) {
+      bool listed = contains(names, x.name);
+      if (on ? !listed : (listed || x.name == nameId_)) continue;
+      buf.push_back(x);
+    }
+    return buf;
+  }
+
+  // --- evaluation ---
+
+  double scalarArg(const Expr& e) { return std::get<Scalar>(eval(e)).v; }
+  IVector vectorArg(const Expr& e) { return std::get<IVector>(eval(e)); }
+
+  void selectRaw(const Expr& sel, TimestampMs minT, TimestampMs maxT) {
+    selected_.clear();
+    session_.select(sel.matchers, minT, maxT, syms_, selected_);
+  }
+
+  IVector selectVector(const Expr& sel, bool keepTimestamps) {
     TimestampMs ref = ts_ - sel.offsetMs;
     TimestampMs minT = ref - o_.lookbackMs;
-    Vector out;
-    for (auto& s : selectSorted(sel, minT, ref)) {
+    selectRaw(sel, minT, ref);
+    IVector out;
+    out.reserve(selected_.size());
+    for (size_t k = 0; k < selected_.size(); ++k) {
+      if (k + 8 < selected_.size()) {
+        const PointsView& ahead = selected_[k + 8].points;
+        if (!ahead.empty()) __builtin_prefetch(&ahead.back());
+      }
+      const SeriesIds& s = selected_[k];
       // The newest sample at or before ref, if within the lookback window (both ends count,
       // as in 2.42).
       const Point* last = nullptr;
-      for (const auto& p : s.points) {
-        if (p.t <= ref && p.t >= minT) last = &p;
+      for (size_t i = s.points.size(); i-- > 0;) {
+        const Point& p = s.points[i];
+        if (p.t > ref) continue;
+        if (p.t >= minT) last = &p;
+        break;
       }
       if (!last || isStaleNaN(last->v)) continue;
-      out.push_back(Sample{std::move(s.labels), keepTimestamps ? last->t : ts_, last->v});
+      out.push_back(ISample{s.labels, keepTimestamps ? last->t : ts_, last->v});
     }
     return out;
   }
 
-  Matrix selectMatrix(const Expr& m) {
+  /// Calls fn(labels, points) for each series of a range selector with samples in its window
+  /// (staleness markers left out).
+  template <typename F>
+  void forEachInRange(const Expr& m, F&& fn) {
     const Expr& sel = *m.args[0];
     TimestampMs end = ts_ - sel.offsetMs;
     TimestampMs start = end - m.rangeMs;
-    Matrix out;
-    for (auto& s : selectSorted(sel, start, end)) {
-      Series r{std::move(s.labels), {}};
-      for (const auto& p : s.points) {
-        if (p.t >= start && p.t <= end && !isStaleNaN(p.v)) r.points.push_back(p);
+    selectRaw(sel, start, end);
+    const size_t n = selected_.size();
+    for (size_t k = 0; k < n; ++k) {
+      if (k + kAhead < n) {
+        prefetchPoints(selected_[k + kAhead].points);
+        prefetchLabels(selected_, k + kAhead);
       }
-      if (!r.points.empty()) out.push_back(std::move(r));
+      const PointsView& pts = selected_[k].points;
+      const size_t lo = partition(pts, start, false);
+      const size_t hi = partition(pts, end, true);
+      if (lo >= hi) continue;
+      bool stale = false;
+      for (size_t i = lo; i < hi && !stale; ++i) stale = isStaleNaN(pts[i].v);
+      if (!stale) {
+        fn(selected_[k].labels, subView(pts, lo, hi));
+        continue;
+      }
+      auto& kept = points_.emplace_back();
+      for (size_t i = lo; i < hi; ++i) {
+        if (!isStaleNaN(pts[i].v)) kept.push_back(pts[i]);
+      }
+      if (!kept.empty()) {
+        fn(selected_[k].labels, PointsView{kept.data(), kept.size(), nullptr, 0});
+      }
     }
+  }
+
+  IMatrix selectMatrix(const Expr& m) {
+    IMatrix out;
+    forEachInRange(m, [&](LSpan labels, const PointsView& pts) {
+      out.push_back(ISeries{labels, pts});
+    });
     return out;
   }
 
-  static void checkUnique(const Vector& v) {
-    std::unordered_set<std::string> seen;
-    for (const auto& s : v) {
-      if (!seen.insert(labelsKey(s.labels)).second) {
+  /// True for a range selector with an equality matcher on the metric name.
+  static bool namedSelector(const Expr& ms) {
+    if (ms.kind != ExprKind::kMatrixSelector) return false;
+    for (const auto& m : ms.args[0]->matchers) {
+      if (m.name() == kMetricNameLabel && m.type() == MatchType::kEqual) return true;
+    }
+    return false;
+  }
+
+  static void checkUnique(const IVector& v) {
+    if (v.size() < 2) return;
+    KeyIndex seen(v.size());
+    for (uint32_t i = 0; i < v.size(); ++i) {
+      if (!seen.insert(v[i].labels, i).second) {
         fail("vector cannot contain metrics with the same labelset");
       }
     }
   }
 
-  Value binary(const Expr& e) {
-    Value lv = eval(*e.args[0]);
-    Value rv = eval(*e.args[1]);
+  IValue binary(const Expr& e) {
+    IValue lv = eval(*e.args[0]);
+    IValue rv = eval(*e.args[1]);
     auto* ls = std::get_if<Scalar>(&lv);
     auto* rs = std::get_if<Scalar>(&rv);
     if (ls && rs) {
@@ -356,11 +666,12 @@ class Evaluator {
       if (isComparison(e.op)) r.v = r.keep ? 1 : 0;
       return Scalar{ts_, r.v};
     }
-    Vector out;
+    IVector out;
     if (ls || rs) {
       bool swap = ls != nullptr;
       double scalar = swap ? ls->v : rs->v;
-      Vector& vec = std::get<Vector>(swap ? rv : lv);
+      IVector& vec = std::get<IVector>(swap ? rv : lv);
+      out.reserve(vec.size());
       for (auto& s : vec) {
         double l = s.v, r = scalar;
         if (swap) std::swap(l, r);
@@ -372,80 +683,119 @@ class Evaluator {
           res.keep = true;
         }
         if (!res.keep) continue;
-        Labels labels = std::move(s.labels);
-        if (dropsName(e.op) || e.returnBool) labels = dropName(std::move(labels));
-        out.push_back(Sample{std::move(labels), ts_, res.v});
+        LSpan labels = s.labels;
+        if (dropsName(e.op) || e.returnBool) labels = dropName(labels);
+        out.push_back(ISample{labels, ts_, res.v});
       }
       checkUnique(out);
       return out;
     }
-    Vector& lhs = std::get<Vector>(lv);
-    Vector& rhs = std::get<Vector>(rv);
+    IVector& lhs = std::get<IVector>(lv);
+    IVector& rhs = std::get<IVector>(rv);
     const auto& m = e.matching;
+    const std::vector<SymbolId> names = ids(m.labels);
+    std::vector<LabelIds> buf;
     switch (e.op) {
       case Op::kAnd: {
-        std::unordered_set<std::string> right;
-        for (const auto& s : rhs) right.insert(signature(s.labels, m.on, m.labels));
+        if (rhs.empty()) return out;
+        KeyIndex right(rhs.size());
+        for (const auto& s : rhs) right.insert(signature(s.labels, m.on, names, buf), 0);
         for (auto& s : lhs) {
-          if (right.count(signature(s.labels, m.on, m.labels))) out.push_back(std::move(s));
+          if (right.find(signature(s.labels, m.on, names, buf)) != KeyIndex::kNone) {
+            out.push_back(s);
+          }
         }
         return out;
       }
       case Op::kOr: {
-        std::unordered_set<std::string> left;
+        KeyIndex left(lhs.size());
+        out.reserve(lhs.size() + rhs.size());
         for (auto& s : lhs) {
-          left.insert(signature(s.labels, m.on, m.labels));
-          out.push_back(std::move(s));
+          left.insert(signature(s.labels, m.on, names, buf), 0);
+          out.push_back(s);
         }
         for (auto& s : rhs) {
-          if (!left.count(signature(s.labels, m.on, m.labels))) out.push_back(std::move(s));
+          if (left.find(signature(s.labels, m.on, names, buf)) == KeyIndex::kNone) {
+            out.push_back(s);
+          }
         }
         return out;
       }
       case Op::kUnless: {
-        std::unordered_set<std::string> right;
-        for (const auto& s : rhs) right.insert(signature(s.labels, m.on, m.labels));
+        KeyIndex right(rhs.size());
+        for (const auto& s : rhs) right.insert(signature(s.labels, m.on, names, buf), 0);
         for (auto& s : lhs) {
-          if (!right.count(signature(s.labels, m.on, m.labels))) out.push_back(std::move(s));
+          if (right.find(signature(s.labels, m.on, names, buf)) == KeyIndex::kNone) {
+            out.push_back(s);
+          }
         }
         return out;
       }
       default: break;
     }
-    out = vectorBinop(e, lhs, rhs);
+    out = vectorBinop(e, lhs, rhs, names);
     checkUnique(out);
     return out;
   }
 
-  Vector vectorBinop(const Expr& e, Vector& lhsIn, Vector& rhsIn) {
+  LSpan oneSideLabels(LSpan l, const VectorMatching& m, const std::vector<SymbolId>& names) {
+    tmp_.clear();
+    for (const auto& x : l) {
+      bool listed = contains(names, x.name);
+      if (m.on ? listed : (!listed && x.name != nameId_)) tmp_.push_back(x);
+    }
+    return keep(tmp_);
+  }
+
+  LSpan resultMetric(LSpan lhs, LSpan rhs, Op op, const VectorMatching& m,
+                     const std::vector<SymbolId>& names, const std::vector<SymbolId>& include) {
+    tmp_.assign(lhs.begin(), lhs.end());
+    if (dropsName(op)) setIn(tmp_, nameId_, kNoSymbol);
+    if (m.card == Cardinality::kOneToOne) {
+      if (m.on) {
+        std::erase_if(tmp_, [&](const LabelIds& l) { return !contains(names, l.name); });
+      } else {
+        std::erase_if(tmp_, [&](const LabelIds& l) { return contains(names, l.name); });
+      }
+    }
+    // group_x(extra) labels are copied from the "one" side (or removed when absent there).
+    for (SymbolId name : include) setIn(tmp_, name, get(rhs, name));
+    return keep(tmp_);
+  }
+
+  IVector vectorBinop(const Expr& e, IVector& lhsIn, IVector& rhsIn,
+                      const std::vector<SymbolId>& names) {
     const auto& m = e.matching;
-    Vector out;
+    IVector out;
     if (lhsIn.empty() || rhsIn.empty()) return out;
-    Vector* lhs = &lhsIn;
-    Vector* rhs = &rhsIn;
+    IVector* lhs = &lhsIn;
+    IVector* rhs = &rhsIn;
     // The "one" side is always rhs below.
     if (m.card == Cardinality::kOneToMany) std::swap(lhs, rhs);
-    std::unordered_map<std::string, const Sample*> right;
-    for (const auto& s : *rhs) {
-      std::string sig = signature(s.labels, m.on, m.labels);
-      auto [it, inserted] = right.emplace(sig, &s);
+    const std::vector<SymbolId> include = ids(m.include);
+    std::vector<LabelIds> buf;
+    KeyIndex right(rhs->size());
+    for (uint32_t i = 0; i < rhs->size(); ++i) {
+      const ISample& s = (*rhs)[i];
+      auto [first, inserted] = right.insert(signature(s.labels, m.on, names, buf), i);
       if (!inserted) {
         std::string side = m.card == Cardinality::kOneToMany ? "left" : "right";
         fail(fmt::format(
             "found duplicate series for the match group {} on the {} hand-side of the "
             "operation: [{}, {}];many-to-many matching not allowed: matching labels must be "
             "unique on one side",
-            promLabels(oneSideLabels(s.labels, m)), side, promLabels(s.labels),
-            promLabels(it->second->labels)));
+            promLabels(oneSideLabels(s.labels, m, names)), side, promLabels(s.labels),
+            promLabels((*rhs)[first].labels)));
       }
     }
-    std::unordered_set<std::string> matched;   // one-to-one: signatures already used
-    std::unordered_set<std::string> inserted;  // many-to-one: result label sets
+    KeyIndex matched(lhs->size());   // one-to-one: signatures already used
+    KeyIndex inserted(lhs->size());  // many-to-one: result label sets
+    out.reserve(lhs->size());
     for (const auto& ls : *lhs) {
-      std::string sig = signature(ls.labels, m.on, m.labels);
-      auto it = right.find(sig);
-      if (it == right.end()) continue;
-      const Sample& rs = *it->second;
+      LSpan sig = signature(ls.labels, m.on, names, buf);
+      uint32_t idx = right.find(sig);
+      if (idx == KeyIndex::kNone) continue;
+      const ISample& rs = (*rhs)[idx];
       double vl = ls.v, vr = rs.v;
       if (m.card == Cardinality::kOneToMany) std::swap(vl, vr);
       auto res = elemBinop(e.op, vl, vr);
@@ -454,93 +804,63 @@ class Evaluator {
       } else if (!res.keep) {
         continue;
       }
-      Labels metric = resultMetric(ls.labels, rs.labels, e.op, m);
-      if (e.returnBool) metric = dropName(std::move(metric));
+      LSpan metric = resultMetric(ls.labels, rs.labels, e.op, m, names, include);
+      if (e.returnBool) metric = dropName(metric);
       if (m.card == Cardinality::kOneToOne) {
-        if (!matched.insert(sig).second) {
+        if (!matched.insert(sig, 0).second) {
           fail("multiple matches for labels: many-to-one matching must be explicit "
                "(group_left/group_right)");
         }
-      } else if (!inserted.insert(labelsKey(metric)).second) {
+      } else if (!inserted.insert(metric, 0).second) {
         fail("multiple matches for labels: grouping labels must ensure unique matches");
       }
-      out.push_back(Sample{std::move(metric), ts_, res.v});
+      out.push_back(ISample{metric, ts_, res.v});
     }
     return out;
   }
 
-  static Labels oneSideLabels(const Labels& l, const VectorMatching& m) {
-    Labels out;
-    for (const auto& lab : l) {
-      bool listed = std::find(m.labels.begin(), m.labels.end(), lab.name) != m.labels.end();
-      if (m.on ? listed : (!listed && lab.name != kMetricNameLabel)) out.push_back(lab);
-    }
-    return out;
-  }
-
-  static Labels resultMetric(const Labels& lhs, const Labels& rhs, Op op,
-                             const VectorMatching& m) {
-    Labels out = lhs;
-    if (dropsName(op)) set(out, kMetricNameLabel, "");
-    if (m.card == Cardinality::kOneToOne) {
-      if (m.on) {
-        std::erase_if(out, [&](const Label& l) {
-          return std::find(m.labels.begin(), m.labels.end(), l.name) == m.labels.end();
-        });
-      } else {
-        std::erase_if(out, [&](const Label& l) {
-          return std::find(m.labels.begin(), m.labels.end(), l.name) != m.labels.end();
-        });
-      }
-    }
-    // group_x(extra) labels are copied from the "one" side (or removed when absent there).
-    for (const auto& name : m.include) set(out, name, get(rhs, name));
-    return out;
-  }
-
-  Value aggregate(const Expr& e) {
+  IValue aggregate(const Expr& e) {
     double param = 0;
     if (e.args.size() == 2) param = scalarArg(*e.args[0]);
-    Vector vec = vectorArg(*e.args.back());
+    IVector vec = vectorArg(*e.args.back());
     int64_t k = 0;
     if (e.op == Op::kTopk || e.op == Op::kBottomk) {
       if (std::isnan(param) || param > 9.2e18 || param < -9.2e18) {
         fail(fmt::format("Scalar value {} overflows int64", formatFloat(param)));
       }
       k = static_cast<int64_t>(param);
-      if (k < 1) return Vector{};
+      if (k < 1) return IVector{};
     }
     struct Group {
-      Labels labels;
+      LSpan labels;
       double value = 0;
       double mean = 0;
       double groupCount = 0;
       SampleHeap heap;
       std::vector<double> values;
     };
-    std::unordered_map<std::string, size_t> index;
+    const std::vector<SymbolId> grouping = ids(e.grouping);
+    KeyIndex index;
     std::vector<Group> groups;
-    for (auto& s : vec) {
-      Labels gl;
+    std::vector<LabelIds>& gl = tmp_;
+    for (size_t at = 0; at < vec.size(); ++at) {
+      prefetchLabels(vec, at + 8);
+      const ISample& s = vec[at];
+      gl.clear();
       if (e.without) {
         for (const auto& l : s.labels) {
-          if (l.name == kMetricNameLabel) continue;
-          if (std::find(e.grouping.begin(), e.grouping.end(), l.name) != e.grouping.end()) continue;
+          if (l.name == nameId_ || contains(grouping, l.name)) continue;
           gl.push_back(l);
         }
       } else {
         for (const auto& l : s.labels) {
-          if (std::find(e.grouping.begin(), e.grouping.end(), l.name) != e.grouping.end()) {
-            gl.push_back(l);
-          }
+          if (contains(grouping, l.name)) gl.push_back(l);
         }
       }
-      std::string key = labelsKey(gl);
-      auto it = index.find(key);
-      if (it == index.end()) {
-        index.emplace(key, groups.size());
+      auto [gi, fresh] = index.insert(gl, static_cast<uint32_t>(groups.size()));
+      if (fresh) {
         Group g;
-        g.labels = std::move(gl);
+        g.labels = keep(gl);
         g.value = s.v;
         g.mean = s.v;
         g.groupCount = 1;
@@ -559,7 +879,7 @@ class Evaluator {
         groups.push_back(std::move(g));
         continue;
       }
-      Group& g = groups[it->second];
+      Group& g = groups[gi];
       switch (e.op) {
         case Op::kSum: g.value += s.v; break;
         case Op::kAvg:
@@ -606,7 +926,8 @@ class Evaluator {
         default: break;
       }
     }
-    Vector out;
+    IVector out;
+    out.reserve(groups.size());
     for (auto& g : groups) {
       switch (e.op) {
         case Op::kAvg: g.value = g.mean; break;
@@ -617,69 +938,72 @@ class Evaluator {
         case Op::kBottomk: {
           // The heap has the weakest element on top: emit strongest first.
           auto& h = g.heap;
-          std::vector<Sample> sorted = h.h;
-          SampleHeap cmp{sorted, h.reverse};
-          std::vector<size_t> idx(sorted.size());
+          std::vector<size_t> idx(h.h.size());
           for (size_t i = 0; i < idx.size(); ++i) idx[i] = i;
-          std::sort(idx.begin(), idx.end(), [&](size_t a, size_t b) { return cmp.less(b, a); });
-          for (size_t i : idx) out.push_back(Sample{sorted[i].labels, ts_, sorted[i].v});
+          std::sort(idx.begin(), idx.end(), [&](size_t a, size_t b) { return h.less(b, a); });
+          for (size_t i : idx) out.push_back(ISample{h.h[i].labels, ts_, h.h[i].v});
           continue;
         }
         case Op::kQuantile: g.value = quantileOf(param, g.values); break;
         default: break;
       }
-      out.push_back(Sample{std::move(g.labels), ts_, g.value});
+      out.push_back(ISample{g.labels, ts_, g.value});
     }
     return out;
   }
 
-  Value call(const Expr& e) {
+  IValue call(const Expr& e) {
     const std::string& f = e.str;
     if (f == "time") return Scalar{ts_, static_cast<double>(ts_) / 1000.0};
-    if (f == "vector") return Vector{Sample{{}, ts_, scalarArg(*e.args[0])}};
+    if (f == "vector") return IVector{ISample{{}, ts_, scalarArg(*e.args[0])}};
     if (f == "scalar") {
-      Vector v = vectorArg(*e.args[0]);
+      IVector v = vectorArg(*e.args[0]);
       return Scalar{ts_, v.size() == 1 ? v[0].v : NAN};
     }
     if (f == "timestamp") {
       const Expr* arg = e.args[0].get();
       while (arg->kind == ExprKind::kParen) arg = arg->args[0].get();
-      Vector v = arg->kind == ExprKind::kVectorSelector ? selectVector(*arg, true)
-                                                        : vectorArg(*arg);
-      Vector out;
+      IVector v = arg->kind == ExprKind::kVectorSelector ? selectVector(*arg, true)
+                                                         : vectorArg(*arg);
+      IVector out;
+      out.reserve(v.size());
       for (auto& s : v) {
-        out.push_back(Sample{dropName(std::move(s.labels)), ts_, static_cast<double>(s.t) / 1000.0});
+        out.push_back(ISample{dropName(s.labels), ts_, static_cast<double>(s.t) / 1000.0});
       }
       checkUnique(out);
       return out;
     }
     if (f == "absent" || f == "absent_over_time") {
-      Value v = eval(*e.args[0]);
-      bool empty = f == "absent" ? std::get<Vector>(v).empty() : std::get<Matrix>(v).empty();
-      if (!empty) return Vector{};
-      return Vector{Sample{absentLabels(*e.args[0]), ts_, 1}};
+      IValue v = eval(*e.args[0]);
+      bool empty = f == "absent" ? std::get<IVector>(v).empty() : std::get<IMatrix>(v).empty();
+      if (!empty) return IVector{};
+      return IVector{ISample{absentLabels(*e.args[0]), ts_, 1}};
     }
     if (f == "histogram_quantile") {
       double q = scalarArg(*e.args[0]);
-      Vector in = vectorArg(*e.args[1]);
-      std::unordered_map<std::string, size_t> index;
-      std::vector<std::pair<Labels, std::vector<Bucket>>> groups;
-      for (auto& s : in) {
-        auto ub = parseGoFloat(get(s.labels, "le"));
-        if (!ub) continue;
-        Labels l = s.labels;
-        set(l, "le", "");
-        set(l, kMetricNameLabel, "");
-        std::string key = labelsKey(l);
-        auto it = index.find(key);
-        if (it == index.end()) {
-          it = index.emplace(key, groups.size()).first;
-          groups.push_back({std::move(l), {}});
+      IVector in = vectorArg(*e.args[1]);
+      KeyIndex index;
+      std::vector<std::pair<LSpan, std::vector<Bucket>>> groups;
+      std::unordered_map<SymbolId, std::optional<double>> bounds;
+      for (size_t k = 0; k < in.size(); ++k) {
+        prefetchLabels(in, k + 8);
+        const ISample& s = in[k];
+        const SymbolId le = get(s.labels, leId_);
+        if (le == kNoSymbol) continue;
+        auto [b, fresh] = bounds.try_emplace(le);
+        if (fresh) b->second = parseGoFloat(syms_.str(le));
+        if (!b->second) continue;
+        tmp_.clear();
+        for (const auto& l : s.labels) {
+          if (l.name != leId_ && l.name != nameId_) tmp_.push_back(l);
         }
-        groups[it->second].second.push_back(Bucket{*ub, s.v});
+        auto [gi, created] = index.insert(tmp_, static_cast<uint32_t>(groups.size()));
+        if (created) groups.push_back({keep(tmp_), {}});
+        groups[gi].second.push_back(Bucket{*b->second, s.v});
       }
-      Vector out;
-      for (auto& [l, bs] : groups) out.push_back(Sample{l, ts_, bucketQuantile(q, bs)});
+      IVector out;
+      out.reserve(groups.size());
+      for (auto& [l, bs] : groups) out.push_back(ISample{l, ts_, bucketQuantile(q, std::move(bs))});
       return out;
     }
     const FunctionSig* sig = findFunction(f);
@@ -693,24 +1017,34 @@ class Evaluator {
       double param = 0;
       if (e.args.size() == 2) param = scalarArg(*e.args[matrixArg == 0 ? 1 : 0]);
       const Expr& ms = *e.args[matrixArg];
-      Matrix mat = std::get<Matrix>(eval(ms));
-      Vector out;
-      for (auto& s : mat) {
-        auto v = rangeFunction(f, s.points, param, ms);
-        if (!v) continue;
-        Labels l = f == "last_over_time" ? std::move(s.labels) : dropName(std::move(s.labels));
-        out.push_back(Sample{std::move(l), ts_, *v});
+      const RangeFn fn = rangeFn(f);
+      if (fn == RangeFn::kUnknown) fail("unsupported function " + f);
+      IVector out;
+      auto apply = [&](LSpan labels, const PointsView& pts) {
+        auto v = rangeFunction(fn, pts, param, ms);
+        if (!v) return;
+        out.push_back(ISample{fn == RangeFn::kLast ? labels : dropName(labels), ts_, *v});
+      };
+      if (ms.kind == ExprKind::kMatrixSelector) {
+        // Selection and function in one pass: each series' samples are read once, while hot.
+        out.reserve(selected_.capacity());
+        forEachInRange(ms, apply);
+      } else {
+        const IMatrix mat = std::get<IMatrix>(eval(ms));
+        for (const auto& s : mat) apply(s.labels, s.points);
       }
-      checkUnique(out);
+      // Distinct series of one metric name stay distinct without it.
+      if (!namedSelector(ms)) checkUnique(out);
       return out;
     }
     // Instant-vector math functions.
-    Vector v = vectorArg(*e.args[0]);
+    IVector v = vectorArg(*e.args[0]);
     double a1 = 0, a2 = 0;
     if (e.args.size() > 1) a1 = scalarArg(*e.args[1]);
     if (e.args.size() > 2) a2 = scalarArg(*e.args[2]);
-    if (f == "clamp" && a2 < a1) return Vector{};
-    Vector out;
+    if (f == "clamp" && a2 < a1) return IVector{};
+    IVector out;
+    out.reserve(v.size());
     for (auto& s : v) {
       double x = s.v;
       double r = x;
@@ -733,124 +1067,136 @@ class Evaluator {
       } else {
         fail("unsupported function " + f);
       }
-      out.push_back(Sample{dropName(std::move(s.labels)), ts_, r});
+      out.push_back(ISample{dropName(s.labels), ts_, r});
     }
     checkUnique(out);
     return out;
   }
 
-  std::optional<double> rangeFunction(const std::string& f, const std::vector<Point>& pts,
-                                      double param, const Expr& ms) {
+  std::optional<double> rangeFunction(RangeFn f, const PointsView& pts, double param,
+                                      const Expr& ms) {
     size_t n = pts.size();
-    if (f == "rate" || f == "increase" || f == "delta") {
-      return extrapolatedRate(pts, ms, f != "delta", f == "rate");
-    }
-    if (f == "irate" || f == "idelta") {
-      if (n < 2) return std::nullopt;
-      const Point& last = pts[n - 1];
-      const Point& prev = pts[n - 2];
-      bool isRate = f == "irate";
-      double r = (isRate && last.v < prev.v) ? last.v : last.v - prev.v;
-      int64_t interval = last.t - prev.t;
-      if (interval == 0) return std::nullopt;
-      if (isRate) r /= static_cast<double>(interval) / 1000.0;
-      return r;
-    }
-    if (f == "deriv") {
-      if (n < 2) return std::nullopt;
-      return linearRegression(pts, pts[0].t).slope;
-    }
-    if (f == "predict_linear") {
-      if (n < 2) return std::nullopt;
-      auto r = linearRegression(pts, ts_);
-      return r.slope * param + r.intercept;
-    }
-    if (f == "changes" || f == "resets") {
-      double count = 0;
-      double prev = pts[0].v;
-      for (size_t i = 1; i < n; ++i) {
-        double cur = pts[i].v;
-        if (f == "changes") {
-          if (cur != prev && !(std::isnan(cur) && std::isnan(prev))) count++;
-        } else if (cur < prev) {
+    switch (f) {
+      case RangeFn::kRate:
+      case RangeFn::kIncrease:
+      case RangeFn::kDelta:
+        return extrapolatedRate(pts, ms, f != RangeFn::kDelta, f == RangeFn::kRate);
+      case RangeFn::kIrate:
+      case RangeFn::kIdelta: {
+        if (n < 2) return std::nullopt;
+        const Point& last = pts[n - 1];
+        const Point& prev = pts[n - 2];
+        bool isRate = f == RangeFn::kIrate;
+        double r = (isRate && last.v < prev.v) ? last.v : last.v - prev.v;
+        int64_t interval = last.t - prev.t;
+        if (interval == 0) return std::nullopt;
+        if (isRate) r /= static_cast<double>(interval) / 1000.0;
+        return r;
+      }
+      case RangeFn::kDeriv:
+        if (n < 2) return std::nullopt;
+        return linearRegression(pts, pts[0].t).slope;
+      case RangeFn::kPredictLinear: {
+        if (n < 2) return std::nullopt;
+        auto r = linearRegression(pts, ts_);
+        return r.slope * param + r.intercept;
+      }
+      case RangeFn::kChanges:
+      case RangeFn::kResets: {
+        double count = 0;
+        double prev = pts[0].v;
+        for (size_t i = 1; i < n; ++i) {
+          double cur = pts[i].v;
+          if (f == RangeFn::kChanges) {
+            if (cur != prev && !(std::isnan(cur) && std::isnan(prev))) count++;
+          } else if (cur < prev) {
+            count++;
+          }
+          prev = cur;
+        }
+        return count;
+      }
+      case RangeFn::kAvg: {
+        double mean = 0, count = 0, c = 0;
+        for (size_t i = 0; i < n; ++i) {
+          const Point& p = pts[i];
           count++;
+          if (std::isinf(mean)) {
+            if (std::isinf(p.v) && (mean > 0) == (p.v > 0)) continue;
+            if (!std::isinf(p.v) && !std::isnan(p.v)) continue;
+          }
+          kahanInc(p.v / count - mean / count, mean, c);
         }
-        prev = cur;
+        if (std::isinf(mean)) return mean;
+        return mean + c;
       }
-      return count;
-    }
-    if (f == "avg_over_time") {
-      double mean = 0, count = 0, c = 0;
-      for (const auto& p : pts) {
-        count++;
-        if (std::isinf(mean)) {
-          if (std::isinf(p.v) && (mean > 0) == (p.v > 0)) continue;
-          if (!std::isinf(p.v) && !std::isnan(p.v)) continue;
+      case RangeFn::kSum: {
+        double sum = 0, c = 0;
+        for (size_t i = 0; i < n; ++i) kahanInc(pts[i].v, sum, c);
+        if (std::isinf(sum)) return sum;
+        return sum + c;
+      }
+      case RangeFn::kMin:
+      case RangeFn::kMax: {
+        double r = pts[0].v;
+        for (size_t i = 0; i < n; ++i) {
+          double v = pts[i].v;
+          if (f == RangeFn::kMax ? (v > r || std::isnan(r)) : (v < r || std::isnan(r))) r = v;
         }
-        kahanInc(p.v / count - mean / count, mean, c);
+        return r;
       }
-      if (std::isinf(mean)) return mean;
-      return mean + c;
-    }
-    if (f == "sum_over_time") {
-      double sum = 0, c = 0;
-      for (const auto& p : pts) kahanInc(p.v, sum, c);
-      if (std::isinf(sum)) return sum;
-      return sum + c;
-    }
-    if (f == "min_over_time" || f == "max_over_time") {
-      double r = pts[0].v;
-      for (const auto& p : pts) {
-        if (f == "max_over_time" ? (p.v > r || std::isnan(r)) : (p.v < r || std::isnan(r))) {
-          r = p.v;
+      case RangeFn::kCount: return static_cast<double>(n);
+      case RangeFn::kPresent: return 1.0;
+      case RangeFn::kLast: return pts[n - 1].v;
+      case RangeFn::kQuantile: {
+        std::vector<double> vals;
+        vals.reserve(n);
+        for (size_t i = 0; i < n; ++i) vals.push_back(pts[i].v);
+        return quantileOf(param, std::move(vals));
+      }
+      case RangeFn::kStddev:
+      case RangeFn::kStdvar: {
+        double count = 0, mean = 0, cMean = 0, aux = 0, cAux = 0;
+        for (size_t i = 0; i < n; ++i) {
+          const double v = pts[i].v;
+          count++;
+          double delta = v - (mean + cMean);
+          kahanInc(delta / count, mean, cMean);
+          kahanInc(delta * (v - (mean + cMean)), aux, cAux);
         }
+        double var = (aux + cAux) / count;
+        return f == RangeFn::kStddev ? std::sqrt(var) : var;
       }
-      return r;
+      case RangeFn::kUnknown: break;
     }
-    if (f == "count_over_time") return static_cast<double>(n);
-    if (f == "present_over_time") return 1.0;
-    if (f == "last_over_time") return pts[n - 1].v;
-    if (f == "quantile_over_time") {
-      std::vector<double> vals;
-      for (const auto& p : pts) vals.push_back(p.v);
-      return quantileOf(param, vals);
-    }
-    if (f == "stddev_over_time" || f == "stdvar_over_time") {
-      double count = 0, mean = 0, cMean = 0, aux = 0, cAux = 0;
-      for (const auto& p : pts) {
-        count++;
-        double delta = p.v - (mean + cMean);
-        kahanInc(delta / count, mean, cMean);
-        kahanInc(delta * (p.v - (mean + cMean)), aux, cAux);
-      }
-      double var = (aux + cAux) / count;
-      return f == "stddev_over_time" ? std::sqrt(var) : var;
-    }
-    fail("unsupported function " + f);
+    fail("unsupported function");
   }
 
-  std::optional<double> extrapolatedRate(const std::vector<Point>& pts, const Expr& ms,
-                                         bool isCounter, bool isRate) {
+  std::optional<double> extrapolatedRate(const PointsView& pts, const Expr& ms, bool isCounter,
+                                         bool isRate) {
     const Expr& sel = *ms.args[0];
     TimestampMs rangeStart = ts_ - (ms.rangeMs + sel.offsetMs);
     TimestampMs rangeEnd = ts_ - sel.offsetMs;
     size_t n = pts.size();
     if (n < 2) return std::nullopt;
-    double result = pts[n - 1].v - pts[0].v;
+    const Point& first = pts[0];
+    const Point& lastP = pts[n - 1];
+    double result = lastP.v - first.v;
     if (isCounter) {
       double last = 0;
-      for (const auto& p : pts) {
-        if (p.v < last) result += last;
-        last = p.v;
+      for (size_t i = 0; i < n; ++i) {
+        const double v = pts[i].v;
+        if (v < last) result += last;
+        last = v;
       }
     }
-    double durationToStart = static_cast<double>(pts[0].t - rangeStart) / 1000;
-    double durationToEnd = static_cast<double>(rangeEnd - pts[n - 1].t) / 1000;
-    double sampledInterval = static_cast<double>(pts[n - 1].t - pts[0].t) / 1000;
+    double durationToStart = static_cast<double>(first.t - rangeStart) / 1000;
+    double durationToEnd = static_cast<double>(rangeEnd - lastP.t) / 1000;
+    double sampledInterval = static_cast<double>(lastP.t - first.t) / 1000;
     double avgBetween = sampledInterval / static_cast<double>(n - 1);
-    if (isCounter && result > 0 && pts[0].v >= 0) {
+    if (isCounter && result > 0 && first.v >= 0) {
       // A counter cannot go below zero: don't extrapolate past the point where it would be 0.
-      double durationToZero = sampledInterval * (pts[0].v / result);
+      double durationToZero = sampledInterval * (first.v / result);
       if (durationToZero < durationToStart) durationToStart = durationToZero;
     }
     // Extrapolate to the window edges only when the series plausibly continues there
@@ -864,28 +1210,39 @@ class Evaluator {
     return result * factor;
   }
 
-  static Labels absentLabels(const Expr& arg) {
+  LSpan absentLabels(const Expr& arg) {
     const Expr* sel = nullptr;
     if (arg.kind == ExprKind::kVectorSelector) sel = &arg;
     if (arg.kind == ExprKind::kMatrixSelector) sel = arg.args[0].get();
+    if (!sel) return {};
     Labels out;
-    if (!sel) return out;
     std::vector<std::string> drop;
     for (const auto& m : sel->matchers) {
       if (m.name() == kMetricNameLabel) continue;
-      if (m.type() == MatchType::kEqual && get(out, m.name()).empty()) {
-        set(out, m.name(), m.value());
+      if (m.type() == MatchType::kEqual && vigil::get(out, m.name()).empty()) {
+        vigil::set(out, m.name(), m.value());
       } else {
         drop.push_back(m.name());
       }
     }
-    for (const auto& d : drop) set(out, d, "");
-    return out;
+    for (const auto& d : drop) vigil::set(out, d, "");
+    tmp_.clear();
+    for (const auto& l : out) tmp_.push_back(LabelIds{syms_.intern(l.name), syms_.intern(l.value)});
+    return keep(tmp_);
   }
 
   TimestampMs ts_;
-  const Queryable& q_;
+  SelectSession& session_;
+  SymbolSpace syms_;
   const EvalOptions& o_;
+  SymbolId nameId_ = kNoSymbol;
+  SymbolId leId_ = kNoSymbol;
+  std::vector<SeriesIds> selected_;
+  std::vector<LabelIds> tmp_;
+  std::vector<std::unique_ptr<LabelIds[]>> blocks_;
+  size_t used_ = 0;
+  size_t cap_ = 0;
+  std::deque<std::vector<Point>> points_;
 };
 
 }  // namespace
@@ -893,8 +1250,9 @@ class Evaluator {
 Result<Value> evalInstant(const Expr& expr, TimestampMs ts, const Queryable& storage,
                           const EvalOptions& options) {
   try {
-    Evaluator ev(ts, storage, options);
-    return ev.eval(expr);
+    auto session = storage.openSession();
+    Evaluator ev(ts, *session, options);
+    return ev.toValue(ev.eval(expr));
   } catch (const EvalFailure& f) {
     return Error{f.message, "", 0, 0};
   } catch (const std::exception& ex) {

@@ -63,4 +63,59 @@ std::vector<Series> UnionQueryable::select(const std::vector<Matcher>& matchers,
   return out;
 }
 
+namespace {
+
+class UnionSession final : public SelectSession {
+ public:
+  UnionSession(std::unique_ptr<SelectSession> a, const Queryable& b)
+      : a_(std::move(a)), b_(b), copies_(b) {}
+  std::string_view str(SymbolId id) const override { return a_->str(id); }
+  bool find(std::string_view s, SymbolId* id) const override { return a_->find(s, id); }
+
+  void select(const std::vector<Matcher>& matchers, TimestampMs minT, TimestampMs maxT,
+              SymbolSpace& symbols, std::vector<SeriesIds>& out) override {
+    const size_t start = out.size();
+    a_->select(matchers, minT, maxT, symbols, out);
+    auto extra = b_.select(matchers, minT, maxT);
+    for (auto& s : extra) {
+      SeriesIds e = copies_.keep(std::move(s), symbols);
+      auto pos = std::lower_bound(out.begin() + static_cast<std::ptrdiff_t>(start), out.end(), e,
+                                  [&](const SeriesIds& x, const SeriesIds& y) {
+                                    return compareLabels(x.labels, y.labels, symbols) < 0;
+                                  });
+      if (pos == out.end() || compareLabels(pos->labels, e.labels, symbols) != 0) {
+        out.insert(pos, e);
+        continue;
+      }
+      // In both: merge by time, the in-memory sample winning on equal timestamps.
+      auto& pts = merged_.emplace_back();
+      pts.reserve(pos->points.size() + e.points.size());
+      for (size_t i = 0; i < pos->points.size(); ++i) pts.push_back(pos->points[i]);
+      for (size_t i = 0; i < e.points.size(); ++i) {
+        const Point& p = e.points[i];
+        auto at = std::lower_bound(pts.begin(), pts.end(), p.t,
+                                   [](const Point& q, TimestampMs ts) { return q.t < ts; });
+        if (at != pts.end() && at->t == p.t) {
+          at->v = p.v;
+        } else {
+          pts.insert(at, p);
+        }
+      }
+      pos->points = PointsView{pts.data(), pts.size(), nullptr, 0};
+    }
+  }
+
+ private:
+  std::unique_ptr<SelectSession> a_;
+  const Queryable& b_;
+  CopyingSession copies_;
+  std::deque<std::vector<Point>> merged_;
+};
+
+}  // namespace
+
+std::unique_ptr<SelectSession> UnionQueryable::openSession() const {
+  return std::make_unique<UnionSession>(a_.openSession(), b_);
+}
+
 }  // namespace vigil::promql

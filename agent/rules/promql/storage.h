@@ -31,6 +31,8 @@ class UnionQueryable final : public Queryable {
   UnionQueryable(const Queryable& a, const Queryable& b) : a_(a), b_(b) {}
   std::vector<Series> select(const std::vector<Matcher>& matchers, TimestampMs minT,
                              TimestampMs maxT) const override;
+  /// `a`'s session, with `b`'s series interned into it and merged in label order.
+  std::unique_ptr<SelectSession> openSession() const override;
 
  private:
   const Queryable& a_;

@@ -1,5 +1,7 @@
 #include "agent/rules/promql/value.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 #include <re2/re2.h>
 
@@ -94,6 +96,65 @@ bool matchesAll(const std::vector<Matcher>& matchers, const Labels& labels) {
     if (!m.matches(get(labels, m.name()))) return false;
   }
   return true;
+}
+
+std::string_view SymbolSpace::str(SymbolId id) const {
+  if (id & kLocalSymbol) return local_[id & ~kLocalSymbol];
+  return base_ ? base_->str(id) : std::string_view{};
+}
+
+bool SymbolSpace::find(std::string_view s, SymbolId* id) const {
+  if (auto it = index_.find(s); it != index_.end()) {
+    *id = it->second;
+    return true;
+  }
+  return base_ != nullptr && base_->find(s, id);
+}
+
+SymbolId SymbolSpace::intern(std::string_view s) {
+  SymbolId id;
+  if (find(s, &id)) return id;
+  id = static_cast<SymbolId>(local_.size()) | kLocalSymbol;
+  local_.emplace_back(s);
+  index_.emplace(std::string_view(local_.back()), id);
+  return id;
+}
+
+int compareLabels(std::span<const LabelIds> a, std::span<const LabelIds> b,
+                  const SymbolSpace& symbols) {
+  const size_t n = std::min(a.size(), b.size());
+  for (size_t i = 0; i < n; ++i) {
+    if (a[i].name != b[i].name) {
+      int c = symbols.str(a[i].name).compare(symbols.str(b[i].name));
+      if (c != 0) return c < 0 ? -1 : 1;
+    }
+    if (a[i].value != b[i].value) {
+      int c = symbols.str(a[i].value).compare(symbols.str(b[i].value));
+      if (c != 0) return c < 0 ? -1 : 1;
+    }
+  }
+  if (a.size() == b.size()) return 0;
+  return a.size() < b.size() ? -1 : 1;
+}
+
+std::unique_ptr<SelectSession> Queryable::openSession() const {
+  return std::make_unique<CopyingSession>(*this);
+}
+
+SeriesIds CopyingSession::keep(Series s, SymbolSpace& symbols) {
+  auto& ids = labels_.emplace_back();
+  ids.reserve(s.labels.size());
+  for (const auto& l : s.labels) ids.push_back({symbols.intern(l.name), symbols.intern(l.value)});
+  auto& pts = points_.emplace_back(std::move(s.points));
+  return SeriesIds{ids, PointsView{pts.data(), pts.size(), nullptr, 0}};
+}
+
+void CopyingSession::select(const std::vector<Matcher>& matchers, TimestampMs minT,
+                            TimestampMs maxT, SymbolSpace& symbols, std::vector<SeriesIds>& out) {
+  auto series = q_.select(matchers, minT, maxT);
+  std::sort(series.begin(), series.end(),
+            [](const Series& a, const Series& b) { return a.labels < b.labels; });
+  for (auto& s : series) out.push_back(keep(std::move(s), symbols));
 }
 
 }  // namespace vigil::promql

@@ -1,8 +1,12 @@
 #include <catch2/catch.hpp>
 
+#include <cmath>
+#include <string>
+
 #include "agent/app/store_queryable.h"
 #include "agent/rules/promql/engine.h"
 #include "agent/rules/promql/parser.h"
+#include "agent/rules/promql/storage.h"
 
 using vigil::Duration;
 using vigil::Labels;
@@ -70,4 +74,90 @@ TEST_CASE("the store keeps history only for the names that need it") {
   };
   REQUIRE(count("mem") == 61);
   REQUIRE(count("other") == 1);
+}
+
+TEST_CASE("the store's read session evaluates like an in-memory storage with the same samples") {
+  // Same series in the store and in a MemoryStorage (which goes through the copying session):
+  // every expression must give the same labels and values, in the same order.
+  vigil::series::SeriesStore store(vigil::series::SeriesStore::Options{Duration{900'000}, 1024});
+  vigil::promql::MemoryStorage mem;
+  auto add = [&](const Labels& l, int64_t t, double v) {
+    Labels n = l;
+    vigil::normalize(n);
+    store.append(store.ref(n), t, v);
+    mem.append(n, t, v);
+  };
+  const char* les[] = {"0.1", "0.5", "1", "+Inf"};
+  for (int i = 0; i <= 60; ++i) {
+    const int64_t t = i * 10'000;
+    for (int target = 0; target < 12; ++target) {
+      const std::string name = "web-" + std::to_string(target);
+      const std::string pool = "pool-" + std::to_string(target % 3);
+      add({{"__name__", "req_total"}, {"target", name}, {"pool", pool}, {"code", "200"}}, t,
+          i * (target + 1.0));
+      add({{"__name__", "req_total"}, {"target", name}, {"pool", pool}, {"code", "500"}}, t,
+          (i / 7) * (target % 4));
+      add({{"__name__", "mem_avail"}, {"target", name}, {"Zone", "a"}}, t,
+          1e9 - i * 1e6 * (target % 5));
+      for (int b = 0; b < 4; ++b) {
+        add({{"__name__", "lat_bucket"}, {"target", name}, {"le", les[b]}}, t,
+            i * (b + 1.0) * (target + 1));
+      }
+      // One target stops reporting memory halfway through: a staleness marker.
+      if (target == 11 && i == 30) {
+        add({{"__name__", "mem_avail"}, {"target", name}, {"Zone", "a"}}, t + 1,
+            vigil::promql::staleNaN());
+      }
+    }
+  }
+  const char* exprs[] = {
+      "req_total",
+      "req_total{code=~\"5..\"}",
+      "req_total{code!=\"200\", pool=~\"pool-[01]\"}",
+      "sum without (code) (rate(req_total[1m]))",
+      "sum by (pool) (rate(req_total[5m])) > 0.5",
+      ("rate(req_total{code=\"500\"}[5m]) / on (target, pool) group_left () "
+       "sum by (target, pool) (rate(req_total[5m]))"),
+      "histogram_quantile(0.9, rate(lat_bucket[5m]))",
+      "predict_linear(mem_avail[10m], 3600) / -deriv(mem_avail[10m])",
+      "mem_avail < 0.95e9 and on (target) req_total{code=\"500\"} > 0",
+      "topk(3, mem_avail) or bottomk(2, req_total)",
+      "count by (pool) (req_total unless req_total{code=\"500\"})",
+      "absent(nothing{target=\"x\"})",
+      "mem_avail - 1",
+      "increase(lat_bucket{le=\"+Inf\"}[5m] offset 2m)",
+      "last_over_time(mem_avail[5m])",
+  };
+  vigil::StoreQueryable q(store);
+  for (const int64_t t : {300'000, 450'000, 600'000}) {
+    for (const char* e : exprs) {
+      INFO(e << " at " << t);
+      auto a = vigil::promql::evalInstant(e, t, q);
+      auto b = vigil::promql::evalInstant(e, t, mem);
+      REQUIRE(a.ok());
+      REQUIRE(b.ok());
+      const auto& va = std::get<vigil::promql::Vector>(*a);
+      const auto& vb = std::get<vigil::promql::Vector>(*b);
+      REQUIRE(va.size() == vb.size());
+      for (size_t i = 0; i < va.size(); ++i) {
+        REQUIRE(va[i].labels == vb[i].labels);
+        if (std::isnan(vb[i].v)) {
+          REQUIRE(std::isnan(va[i].v));
+        } else {
+          REQUIRE(va[i].v == vb[i].v);
+        }
+      }
+    }
+  }
+  // Errors come out the same way too, naming the same series.
+  for (const char* e : {"req_total + on (target) mem_avail", "mem_avail + on (target) req_total"}) {
+    INFO(e);
+    auto a = vigil::promql::evalInstant(e, 300'000, q);
+    auto b = vigil::promql::evalInstant(e, 300'000, mem);
+    REQUIRE_FALSE(a.ok());
+    REQUIRE_FALSE(b.ok());
+    REQUIRE(a.error().message == b.error().message);
+  }
+  auto dup = vigil::promql::evalInstant("mem_avail + on (target) req_total", 300'000, q);
+  REQUIRE_THAT(dup.error().message, Catch::Contains("many-to-many matching not allowed"));
 }

@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <string>
 #include <vector>
 
 #include "agent/series/series_store.h"
@@ -165,4 +166,55 @@ TEST_CASE("stats count series and samples and estimate bytes") {
   REQUIRE(st.series == 100);
   REQUIRE(st.samples == 500);
   REQUIRE(st.bytes > 500 * sizeof(Sample));
+}
+
+TEST_CASE("rings keep every sample through growth, whatever the first interval was") {
+  // A counter's zero one millisecond before its first value, then samples every 10s: the ring
+  // is sized from the interval it sees after a few samples and must still grow when the
+  // interval shrinks later.
+  SeriesStore store(SeriesStore::Options{Duration{600'000}, 8192});
+  auto r = store.ref(metric("c"));
+  std::vector<Sample> want;
+  auto add = [&](int64_t t, double v) {
+    store.append(r, t, v);
+    want.push_back({t, v});
+  };
+  add(9'999, 0);
+  int64_t t = 10'000;
+  for (int i = 0; i < 30; ++i, t += 10'000) add(t, i);
+  for (int i = 0; i < 200; ++i, t += 1'000) add(t, 100 + i);  // ten times as often
+  // Only the last 600s are kept.
+  std::erase_if(want, [&](const Sample& s) { return s.t < want.back().t - 600'000; });
+  auto got = samplesOf(store, "c");
+  REQUIRE(got.size() == want.size());
+  for (size_t i = 0; i < got.size(); ++i) {
+    REQUIRE(got[i].t == want[i].t);
+    REQUIRE(got[i].v == want[i].v);
+  }
+}
+
+TEST_CASE("a read lock visits one name's series in label order, following new and deleted ones") {
+  SeriesStore store(SeriesStore::Options{Duration{0}, 8192});
+  auto order = [&] {
+    std::vector<std::string> targets;
+    auto lock = store.readLock();
+    SymbolId name;
+    REQUIRE(lock.find("up", &name));
+    lock.forEachNamedSorted(name, [&](const SeriesStore::SeriesView& v) {
+      targets.emplace_back(v.label("target"));
+    });
+    return targets;
+  };
+  auto b = store.ref(metric("up", {{"target", "web-b"}}));
+  auto c = store.ref(metric("up", {{"target", "web-c"}}));
+  auto a = store.ref(metric("up", {{"target", "web-a"}}));
+  store.ref(metric("other", {{"target", "web-0"}}));
+  for (auto r : {a, b, c}) store.append(r, 1000, 1);
+  REQUIRE(order() == std::vector<std::string>{"web-a", "web-b", "web-c"});
+  auto a2 = store.ref(metric("up", {{"target", "web-a2"}}));
+  store.append(a2, 1000, 1);
+  REQUIRE(order() == std::vector<std::string>{"web-a", "web-a2", "web-b", "web-c"});
+  store.release(b, 2000);
+  store.compact(2000);  // retention 0: deleted at once
+  REQUIRE(order() == std::vector<std::string>{"web-a", "web-a2", "web-c"});
 }
