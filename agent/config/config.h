@@ -125,7 +125,7 @@ struct Matcher {
 struct Route {
   std::string receiver;                 ///< inherited from the parent when empty
   std::vector<std::string> groupBy;     ///< "..." means every label
-  std::optional<Duration> groupWait;    ///< inherited when unset (root default 30s)
+  std::optional<Duration> groupWait;    ///< inherited when unset (root default 0s, Alertmanager's is 30s)
   std::optional<Duration> groupInterval;  ///< inherited when unset (root default 5m)
   std::optional<Duration> repeatInterval; ///< inherited when unset (root default 4h)
   std::vector<std::string> matchers;    ///< Alertmanager matcher syntax, e.g. severity="page"

@@ -15,12 +15,15 @@
 namespace vigil::notify {
 
 /// A route's effective settings after inheritance. The defaults are Alertmanager's root
-/// defaults (DefaultRouteOpts).
+/// defaults (DefaultRouteOpts) but for group_wait: 0s instead of 30s. vigil exists to page within
+/// seconds of a fault; an unset group_wait must not add half a minute to every first page.
+/// (Alerts of one group that start together still go out together: they come from one rule
+/// evaluation.) Set group_wait: 30s for Alertmanager's batching.
 struct RouteOpts {
   std::string receiver;
   std::vector<std::string> groupBy;  ///< sorted label names; ignored when groupByAll
   bool groupByAll = false;           ///< group_by: ["..."]
-  Duration groupWait{30'000};
+  Duration groupWait{0};
   Duration groupInterval{5 * 60'000};
   Duration repeatInterval{4 * 3600'000};
 };

@@ -27,6 +27,14 @@ class CheckConfigTest(VigilTestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn(os.path.basename(path), r.stdout + r.stderr)
 
+    def test_annotated_example_is_valid(self):
+        # etc/vigil.yaml shows every option (SPEC §2); this build supports all of them.
+        example = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "etc",
+                               "vigil.yaml")
+        r = run([self.vigil, "check-config", example])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("vigil-default.yaml: SUCCESS", r.stdout)
+
     def assert_invalid(self, text, line, needle):
         path, r = self.check(text)
         self.assertEqual(r.returncode, 2, f"exit {r.returncode}; stdout={r.stdout!r} stderr={r.stderr!r}")

@@ -113,7 +113,7 @@ TEST_CASE("a missing label matches as the empty string", "[notify][route]") {
   CHECK(keys(root->match({{"team", "t"}})) == std::vector<std::string>{"{} -> a"});
 }
 
-TEST_CASE("children inherit receiver, group_by and intervals; root defaults are 30s/5m/4h",
+TEST_CASE("children inherit receiver, group_by and intervals; root defaults are 0s/5m/4h",
           "[notify][route]") {
   auto root = tree(R"(  receivers: [{name: a, console: {}}, {name: b, console: {}}]
   route:
@@ -134,7 +134,7 @@ TEST_CASE("children inherit receiver, group_by and intervals; root defaults are 
   CHECK(root->opts().receiver == "a");
   CHECK(root->opts().groupBy.empty());
   CHECK_FALSE(root->opts().groupByAll);
-  CHECK(root->opts().groupWait.count() == 30 * kSec);
+  CHECK(root->opts().groupWait.count() == 0);  // Alertmanager: 30s; vigil pages at once
   CHECK(root->opts().groupInterval.count() == 5 * kMin);
   CHECK(root->opts().repeatInterval.count() == 4 * kHour);
 
