@@ -104,6 +104,13 @@ void CheckRecorder::record(const ProbeResult& r, TimestampMs t) {
   for (size_t i = 0; i < r.samples.size(); ++i) {
     batch_.emplace_back(refFor(i, r.samples[i]), r.samples[i].value);
   }
+  if (probe_ == "memory" && r.samples.empty()) {
+    // A failed memory probe says nothing about memory: like Prometheus after a failed scrape,
+    // the figures go stale at once instead of repeating their last value for five minutes.
+    for (const auto& c : cache_) {
+      if (c.ref != series::kNoSeries) batch_.emplace_back(c.ref, series::staleNaN());
+    }
+  }
   store_.appendBatch(batch_, t);
   counters_.count(probe_, r.reason, t);
 

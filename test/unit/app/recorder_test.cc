@@ -126,3 +126,26 @@ TEST_CASE("memory results carry probe=\"memory\" and no url") {
   REQUIRE(m.at("probe_success{pool=\"devschool\", probe=\"memory\", role=\"primary\", target=\"web-01\"}") == 1);
   REQUIRE(m.at("vigil_probes_total{probe=\"memory\", result=\"success\"}") == 1);
 }
+
+TEST_CASE("a failed memory probe makes the memory figures stale; the next success brings them back") {
+  SeriesStore store;
+  vigil::ProbeCounters counters(store, 0);
+  auto t = target();
+  vigil::CheckRecorder rec(store, counters, t, "memory", "");
+  const std::string total =
+      "node_memory_MemTotal_bytes{pool=\"devschool\", role=\"primary\", target=\"web-01\"}";
+  ProbeResult ok;
+  ok.samples.push_back({"node_memory_MemTotal_bytes", {}, 1024});
+  rec.record(ok, 1000);
+  REQUIRE(scrape(store).count(total) == 1);
+
+  ProbeResult failed;
+  failed.reason = FailureReason::kTimeout;
+  rec.record(failed, 2000);
+  auto m = scrape(store);
+  CHECK(m.count(total) == 0);
+  CHECK(m.at("probe_success{pool=\"devschool\", probe=\"memory\", role=\"primary\", target=\"web-01\"}") == 0);
+
+  rec.record(ok, 3000);
+  CHECK(scrape(store).at(total) == 1024);
+}
