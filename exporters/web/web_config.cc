@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <set>
 
 #include <fmt/format.h>
@@ -75,13 +77,21 @@ bool bcryptMatches(std::string_view password, const std::string& hash) {
 }
 
 Result<WebConfig> loadWebConfig(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Error{"cannot read web config file", path};
+  std::stringstream buf;
+  buf << in.rdbuf();
+  return parseWebConfig(buf.str(), path);
+}
+
+Result<WebConfig> parseWebConfig(std::string_view text, const std::string& path) {
   YAML::Node root;
   try {
-    root = YAML::LoadFile(path);
-  } catch (const YAML::BadFile&) {
-    return Error{"cannot read web config file", path};
+    root = YAML::Load(std::string(text));
   } catch (const YAML::ParserException& e) {
     return Error{e.msg, path, e.mark.line + 1, e.mark.column + 1};
+  } catch (const YAML::Exception& e) {
+    return Error{e.msg, path};
   }
   WebConfig out;
   if (!root || root.IsNull()) return out;

@@ -49,6 +49,9 @@ struct WebConfig {
 /// bcrypt hashes ($2a$, $2b$, $2y$). Errors name the file, line and column.
 Result<WebConfig> loadWebConfig(const std::string& path);
 
+/// The same from text; `path` names the file in errors and anchors relative paths.
+Result<WebConfig> parseWebConfig(std::string_view text, const std::string& path);
+
 /// HTTP basic authentication against bcrypt hashes. bcrypt is slow on purpose (tens of ms), so
 /// credentials that verified once are remembered (in memory only, a bounded set) and a scrape
 /// every few seconds costs one lookup. Unknown users cost a bcrypt run too, so response times do
