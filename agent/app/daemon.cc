@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -177,6 +178,28 @@ int runDaemon(const RunOptions& options) {
     return result;
   };
   hooks.alertsJson = [&rules] { return rules.alertsJson(); };
+  hooks.statusExtras = [&rules, &db] {
+    web::StatusExtras x;
+    for (const auto& a : rules.activeAlerts()) {
+      std::string summary;
+      for (const auto& [k, v] : a.alert.annotations) {
+        if (k == "summary") summary = v;
+      }
+      x.alerts.push_back(web::AlertLine{a.rule, rules::toString(a.alert.state),
+                                        toString(a.alert.labels), summary, a.alert.activeAt});
+    }
+    std::sort(x.alerts.begin(), x.alerts.end(), [](const auto& l, const auto& r) {
+      return std::tie(l.state, l.activeAt) < std::tie(r.state, r.activeAt);
+    });
+    const TimestampMs now = SystemClock::instance().nowMs();
+    if (auto ev = (*db)->events(now - 24 * 3600'000, now + 1); ev.ok()) {
+      for (auto it = ev->rbegin(); it != ev->rend() && x.events.size() < 50; ++it) {
+        x.events.push_back(web::EventLine{it->at, it->kind, it->subject, it->from, it->to,
+                                          it->detail});
+      }
+    }
+    return x;
+  };
   hooks.rulesJson = [&rules] { return rules.rulesJson(); };
   hooks.probe = [&agent](const std::string& url, Duration timeout) {
     config::HttpCheck check;

@@ -283,6 +283,21 @@ TimestampMs RuleRunner::evalDue(TimestampMs now, bool early) {
   return skipped;
 }
 
+std::vector<RuleRunner::ActiveAlert> RuleRunner::activeAlerts() const {
+  std::vector<ActiveAlert> out;
+  std::lock_guard lock(mu_);
+  for (const auto& g : groups_) {
+    const std::string key = g.group.def().file + ";" + g.group.def().name;
+    for (const auto& rule : g.group.alertingRules()) {
+      for (auto& a : rule.activeAlerts()) {
+        if (a.state == rules::AlertState::kInactive) continue;
+        out.push_back(ActiveAlert{key, rule.def().name, rule.def().exprText, std::move(a)});
+      }
+    }
+  }
+  return out;
+}
+
 std::string RuleRunner::alertsJson() const {
   nlohmann::json alerts = nlohmann::json::array();
   std::lock_guard lock(mu_);

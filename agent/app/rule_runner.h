@@ -84,6 +84,9 @@ class RuleRunner {
   /// time an early evaluation would be allowed for a group it skipped (0: none skipped).
   TimestampMs evalDue(TimestampMs now, bool early = false);
 
+  /// Every pending and firing alert. Thread-safe.
+  std::vector<ActiveAlert> activeAlerts() const;
+
   /// Prometheus-shaped JSON for /api/v1/alerts and /api/v1/rules. Thread-safe.
   std::string alertsJson() const;
   std::string rulesJson() const;

@@ -22,7 +22,34 @@ std::string htmlEscape(const std::string& s) {
   return out;
 }
 
-std::string statusPageHtml(const std::vector<CheckStatus>& checks, bool ready) {
+std::string statusPageHtml(const std::vector<CheckStatus>& checks, bool ready,
+                           const StatusExtras& extras) {
+  std::string alerts;
+  for (const auto& a : extras.alerts) {
+    alerts += fmt::format("<tr class=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+                          a.state == "firing" ? "down" : "unknown", htmlEscape(a.name),
+                          htmlEscape(a.state), rfc3339(a.activeAt), htmlEscape(a.labels),
+                          htmlEscape(a.summary));
+  }
+  if (alerts.empty()) alerts = "<tr><td colspan=\"5\">none</td></tr>\n";
+  std::string pools;
+  for (const auto& c : checks) {
+    if (c.probe != "lb") continue;
+    const bool ok = c.lastRun != 0 && c.lastReason == FailureReason::kNone;
+    pools += fmt::format("<tr class=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+                         c.lastRun == 0 ? "unknown" : (ok ? "up" : "down"), htmlEscape(c.target),
+                         htmlEscape(c.url),
+                         c.lastRun == 0 ? "not yet probed" : std::string(toString(c.lastReason)),
+                         htmlEscape(c.lastError));
+  }
+  std::string events;
+  for (const auto& e : extras.events) {
+    events += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}{}</td><td>{}</td></tr>\n",
+                          rfc3339(e.at), htmlEscape(e.kind), htmlEscape(e.subject),
+                          e.from.empty() ? "" : htmlEscape(e.from) + " &rarr; ", htmlEscape(e.to),
+                          htmlEscape(e.detail));
+  }
+  if (events.empty()) events = "<tr><td colspan=\"5\">none recorded</td></tr>\n";
   size_t up = 0, down = 0;
   for (const auto& c : checks) {
     if (c.lastRun == 0) continue;
@@ -53,14 +80,29 @@ tr.unknown td:nth-child(4) {{ color: #777; }}
 <h1>vigil</h1>
 <p>{} &middot; {} checks: {} up, {} down &middot;
 <a href="/metrics">metrics</a> &middot; <a href="/api/v1/targets">targets API</a></p>
+<h2>Alerts</h2>
+<table>
+<tr><th>alert</th><th>state</th><th>active since</th><th>labels</th><th>summary</th></tr>
+{}</table>
+<h2>Pools</h2>
+<table>
+<tr><th>pool</th><th>load balancer stats</th><th>last result</th><th>error</th></tr>
+{}</table>
+<p>Members in rotation: <code>vigil_pool_member_in_rotation</code> on <a href="/metrics">/metrics</a>.</p>
 <h2>Targets</h2>
 <table>
 <tr><th>target</th><th>probe</th><th>url</th><th>last result</th><th>last run</th><th>duration</th><th>error</th></tr>
 {}</table>
+<h2>Recent events</h2>
+<table>
+<tr><th>time</th><th>kind</th><th>subject</th><th>transition</th><th>detail</th></tr>
+{}</table>
 </body></html>
 )",
                      ready ? "ready" : "starting (first round of probes not finished)",
-                     checks.size(), up, down, rows);
+                     checks.size(), up, down, alerts,
+                     pools.empty() ? "<tr><td colspan=\"4\">no pools</td></tr>\n" : pools, rows,
+                     events);
 }
 
 }  // namespace vigil::web

@@ -183,8 +183,10 @@ int WebServer::handle(mg_connection* conn) {
   if (path == "/" && get) {
     std::vector<CheckStatus> checks;
     if (hooks_.checks) checks = hooks_.checks();
+    StatusExtras extras;
+    if (hooks_.statusExtras) extras = hooks_.statusExtras();
     return reply(conn, 200, "text/html; charset=utf-8",
-                 statusPageHtml(checks, hooks_.ready && hooks_.ready()));
+                 statusPageHtml(checks, hooks_.ready && hooks_.ready(), extras));
   }
   if (path.starts_with("/api/")) return reply(conn, 404, kJson, errorJson("not_found", "unknown endpoint"));
   return reply(conn, 404, kText, "404 page not found\n");

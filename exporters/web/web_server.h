@@ -12,6 +12,7 @@
 #include "agent/core/error.h"
 #include "agent/core/probe.h"
 #include "agent/series/series_store.h"
+#include "exporters/web/status_page.h"
 #include "exporters/web/web_config.h"
 
 struct mg_context;
@@ -29,6 +30,8 @@ struct Hooks {
   /// Bodies of /api/v1/alerts and /api/v1/rules.
   std::function<std::string()> alertsJson;
   std::function<std::string()> rulesJson;
+  /// Alerts and recent events for the status page.
+  std::function<StatusExtras()> statusExtras;
   /// Runs one HTTP probe of `url` within `timeout`.
   std::function<ProbeResult(const std::string& url, Duration timeout)> probe;
 };

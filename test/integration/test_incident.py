@@ -19,7 +19,7 @@ import threading
 import time
 import unittest
 
-from harness import HOST, VigilTestCase, free_port, require_binary, try_get
+from harness import HOST, VigilTestCase, free_port, http_get, require_binary, run, try_get
 
 HAPROXY = "/usr/sbin/haproxy"
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -268,6 +268,12 @@ alerting:
         figures["Http5xxSpike (lb)"] = self.wait_page(
             sink, "firing", "Http5xxSpike", t, target="web-01", source="lb")
 
+        # The status page shows the firing alerts, the pool and the history.
+        page = http_get(v.url + "/").text
+        for needle in ("RedundancyLost", "MemoryExhaustion", "Http5xxSpike", "devschool",
+                       "Recent events"):
+            self.assertIn(needle, page)
+
         # 4. Fixed: web-02 back in rotation, web-01 restarted.
         t = time.monotonic()
         self.haproxy_admin("set server devschool-web/web-02 state ready")
@@ -286,6 +292,19 @@ alerting:
         for name, s in resolved.items():
             sys.stderr.write(f"FIGURE incident resolved {name}: {s:.2f} s after the fix\n")
         self.assertEqual(v.stop(), 0, v.log(tail=20))
+
+        # The incident report from the recorded history: RedundancyLost, the first alert, is the
+        # likely root cause; every page and its resolution are in the timeline.
+        r = run([self.vigil, "report", "--state-dir", v.state_dir, "--since", "1h"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        cause = r.stdout.split("## Likely root cause", 1)[1].split("##", 1)[0]
+        self.assertIn("RedundancyLost", cause, r.stdout)
+        for needle in ("MemoryExhaustion", "Http5xxSpike", "resolved", "web-01"):
+            self.assertIn(needle, r.stdout)
+        r = run([self.vigil, "report", "--state-dir", v.state_dir, "--since", "1h",
+                 "--format", "json"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        json.loads(r.stdout)
 
 
 if __name__ == "__main__":
