@@ -61,7 +61,13 @@ int runDaemon(const RunOptions& options) {
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  const ConfigSource source{options.configFile, options.stateDir, selfUrl(options.listenAddress)};
+  ConfigSource source{options.configFile, options.stateDir, selfUrl(options.listenAddress)};
+  if (!options.shard.empty()) {
+    if (Status st = parseShard(options.shard, &source.shardIndex, &source.shardCount); !st.ok()) {
+      std::fprintf(stderr, "vigil: %s\n", st.error().format().c_str());
+      return 2;
+    }
+  }
   auto loaded = source.load();
   if (!loaded.ok()) {
     std::fprintf(stderr, "vigil: %s\n", loaded.error().format().c_str());
@@ -217,6 +223,7 @@ int runDaemon(const RunOptions& options) {
     return 1;
   }
   LOG_INFO("vigil started", {"version", kVersion}, {"config", source.describe()},
+           {"shard", options.shard.empty() ? "all" : options.shard},
            {"state_dir", cfg->global.stateDir});
 
   for (;;) {

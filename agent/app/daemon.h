@@ -11,7 +11,8 @@ struct RunOptions {
   std::string stateDir;    ///< empty: the config's global.state_dir
   std::string listenAddress = ":9469";
   bool enableLifecycle = false;
-  std::string webConfigFile;  ///< --web.config.file (exporter-toolkit format); empty: none
+  std::string webConfigFile;
+  std::string shard;  ///< --shard N/M; empty: every target  ///< --web.config.file (exporter-toolkit format); empty: none
 };
 
 /// Returns the process exit code: 0 after a clean shutdown, 2 bad config, 1 runtime failure.

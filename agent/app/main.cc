@@ -136,6 +136,9 @@ int main(int argc, char** argv) {
   runCmd->add_option("--web.listen-address", run.listenAddress, "Address to listen on")
       ->capture_default_str();
   runCmd->add_flag("--web.enable-lifecycle", run.enableLifecycle, "Enable POST /-/reload");
+  runCmd->add_option("--shard", run.shard,
+                     "Probe only shard N of M (N/M, counting from 0): targets by name, pool "
+                     "members with their pool");
   runCmd->add_option("--web.config.file", run.webConfigFile,
                      "exporter-toolkit web config: TLS and basic auth for every endpoint");
   runCmd->add_option("--log.level", logLevel, "debug|info|warn|error")
