@@ -124,6 +124,7 @@ void RuleRunner::start() {
   stopping_ = false;
   thread_ = std::thread([this] {
     std::unique_lock lk(wakeMu_);
+    TimestampMs quietUntil = 0;
     while (!stopping_) {
       lk.unlock();
       bool gateOpen = true;
@@ -138,10 +139,18 @@ void RuleRunner::start() {
         wake_.wait_for(lk, std::chrono::milliseconds(50), [this] { return stopping_; });
         continue;
       }
-      const bool early = arrived_.exchange(false);
-      const TimestampMs skipped = evalDue(clock_.nowMs(), early);
-      // Samples arrived but a group's early-evaluation gap has not passed: come back then.
-      if (skipped > 0) arrived_ = true;
+      // Arrivals wake the thread at most once per kMinEarlyGapMs: samplesArrived() only
+      // notifies when the flag goes from false to true, and the flag stays set (so arrivals do
+      // not notify again) until the quiet period is over.
+      const TimestampMs now = clock_.nowMs();
+      const bool early = now >= quietUntil && arrived_.exchange(false);
+      const TimestampMs skipped = evalDue(now, early);
+      if (early) quietUntil = now + kMinEarlyGapMs;
+      if (skipped > 0) {
+        // A group's own early-evaluation gap has not passed: come back then.
+        arrived_ = true;
+        quietUntil = std::max(quietUntil, skipped);
+      }
       std::optional<TimestampMs> next;
       if (tick_) next = tick_(clock_.nowMs());
       {
@@ -150,13 +159,11 @@ void RuleRunner::start() {
           if (!next || g.nextDue < *next) next = g.nextDue;
         }
       }
-      if (skipped > 0 && (!next || skipped < *next)) next = skipped;
+      if (arrived_.load() && (!next || quietUntil < *next)) next = quietUntil;
       lk.lock();
       const int64_t wait = !next ? 1000 : std::max<int64_t>(1, *next - clock_.nowMs());
-      // While an early evaluation waits for its gap, arrivals do not wake the thread.
-      const bool waitingForGap = skipped > 0;
-      wake_.wait_for(lk, std::chrono::milliseconds(wait), [this, waitingForGap] {
-        return stopping_ || (!waitingForGap && arrived_.load());
+      wake_.wait_for(lk, std::chrono::milliseconds(wait), [this, quietUntil] {
+        return stopping_ || (arrived_.load() && clock_.nowMs() >= quietUntil);
       });
     }
   });
