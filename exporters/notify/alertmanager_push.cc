@@ -1,5 +1,7 @@
 #include "exporters/notify/alertmanager_push.h"
 
+#include "exporters/notify/rule_alerts.h"
+
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
@@ -27,36 +29,13 @@ Labels named(std::string_view name, Labels l = {}) {
 
 }  // namespace
 
-std::string queryEscape(std::string_view s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(s.size() * 3 / 2);
-  for (unsigned char c : s) {
-    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-        c == '_' || c == '.' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else if (c == ' ') {
-      out.push_back('+');
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 0xf]);
-    }
-  }
-  return out;
-}
-
-std::string graphLink(std::string_view expr) {
-  return "/graph?g0.expr=" + queryEscape(expr) + "&g0.tab=1";
-}
-
 PushAlert toPushAlert(const rules::Alert& a, std::string_view expr, std::string_view externalURL) {
   PushAlert p;
   p.labels = a.labels;
   p.annotations = a.annotations;
   p.startsAt = a.firedAt;
   p.endsAt = a.resolvedAt != 0 ? a.resolvedAt : a.validUntil;
-  p.generatorURL = std::string(externalURL) + graphLink(expr);
+  p.generatorURL = generatorURL(externalURL, expr);
   return p;
 }
 

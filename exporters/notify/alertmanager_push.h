@@ -38,14 +38,8 @@ struct PushAlert {
   std::string generatorURL;
 };
 
-/// Go's url.QueryEscape: unreserved bytes as they are, space as '+', the rest %XX. Pure.
-std::string queryEscape(std::string_view s);
-
-/// Prometheus' strutil.TableLinkForExpression: "/graph?g0.expr=<escaped>&g0.tab=1". Pure.
-std::string graphLink(std::string_view expr);
-
 /// Prometheus' sendAlerts conversion: startsAt = firedAt; endsAt = resolvedAt once resolved,
-/// else validUntil (ahead of now while firing); generatorURL = externalURL + graphLink(expr).
+/// else validUntil (ahead of now while firing); generatorURL as generatorURL() in rule_alerts.h.
 PushAlert toPushAlert(const rules::Alert& a, std::string_view expr, std::string_view externalURL);
 
 /// The body of POST /api/v2/alerts: a JSON array of {labels, annotations, startsAt, endsAt,

@@ -1,4 +1,5 @@
 #include "exporters/notify/alertmanager_push.h"
+#include "exporters/notify/rule_alerts.h"
 
 #include <catch2/catch.hpp>
 
@@ -39,10 +40,12 @@ bool waitCounter(const vigil::series::SeriesStore& s, const std::string& name,
 }  // namespace
 
 TEST_CASE("generatorURL escapes the expression like Go's url.QueryEscape") {
-  CHECK(vigil::notify::queryEscape("rate(x{a=\"b c\"}[5m]) > 0") ==
-        "rate%28x%7Ba%3D%22b+c%22%7D%5B5m%5D%29+%3E+0");
-  CHECK(vigil::notify::queryEscape("a-b_c.d~e/f") == "a-b_c.d~e%2Ff");
-  CHECK(vigil::notify::graphLink("up == 0") == "/graph?g0.expr=up+%3D%3D+0&g0.tab=1");
+  CHECK(vigil::notify::generatorURL("http://h:9469", "rate(x{a=\"b c\"}[5m]) > 0") ==
+        "http://h:9469/graph?g0.expr=rate%28x%7Ba%3D%22b+c%22%7D%5B5m%5D%29+%3E+0&g0.tab=1");
+  CHECK(vigil::notify::generatorURL("http://h:9469/", "a-b_c.d~e/f") ==
+        "http://h:9469/graph?g0.expr=a-b_c.d~e%2Ff&g0.tab=1");
+  CHECK(vigil::notify::generatorURL("http://h:9469", "up == 0") ==
+        "http://h:9469/graph?g0.expr=up+%3D%3D+0&g0.tab=1");
 }
 
 TEST_CASE("a rule's alert becomes Prometheus' notifier alert") {
