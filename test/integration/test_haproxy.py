@@ -7,18 +7,14 @@ absent members reported, RedundancyLost firing from the default rule pack, a fai
 reported as probe_success{probe="lb"} 0 without zeroing the pool's series."""
 
 import os
-import shutil
 import signal
-import socket
 import sys
-import tempfile
 import time
 import unittest
 
-from harness import HOST, VigilTestCase, faultserver_path, free_port, http_get, \
-    http_request, require_binary, run, try_get, vigil_config
+from harness import HOST, HaproxyPeers, VigilTestCase, http_get, http_request, require_binary, \
+    run, try_get, vigil_config
 
-HAPROXY = "/usr/sbin/haproxy"
 PROMTOOL = "/usr/bin/promtool"
 DEFAULT_RULES = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "etc",
                                              "rules", "vigil-default.yaml"))
@@ -32,79 +28,8 @@ APP = "/app"
 REQUESTS = 40
 
 
-class HaproxyTest(VigilTestCase):
+class HaproxyTest(HaproxyPeers, VigilTestCase):
     # ------------------------------------------------------------------------ peers
-
-    def start_web(self, name, ip):
-        """A fault server listening on ip (a loopback address); returns its base URL."""
-        p = self.start(name, [sys.executable, faultserver_path(), "--listen", f"{ip}:0"],
-                       stdout_pipe=True)
-        line = p.p.stdout.readline().decode().strip()
-        kind, _, addr = line.partition(" ")
-        if kind != "listening":
-            p.wait(5)
-            raise AssertionError(f"fault server {name} did not start: {line!r}\n{p.log()}")
-        return "http://" + addr
-
-    def start_haproxy(self, servers, backend=BACKEND):
-        """HAProxy in the foreground (-db) with `servers` [(name, base URL)] in a round-robin
-        backend with health checks; returns (stats CSV URL, frontend URL)."""
-        require_binary(HAPROXY, "haproxy")
-        # A unix socket path has at most ~100 bytes: the test's temp dir may be longer.
-        sockdir = tempfile.mkdtemp(prefix="vigil-hap-")
-        self.addCleanup(shutil.rmtree, sockdir, True)
-        self.sock = os.path.join(sockdir, "admin.sock")
-        fe_port = free_port()
-        lines = "\n".join(
-            f"    server {name} {url.split('://', 1)[1]} check" for name, url in servers)
-
-        def cmd(port):
-            cfg = self.write("haproxy.cfg", f"""global
-    stats socket {self.sock} mode 600 level admin
-
-defaults
-    mode http
-    timeout connect 1s
-    timeout client 5s
-    timeout server 5s
-
-frontend stats
-    bind {HOST}:{port}
-    stats enable
-    stats uri /stats
-
-frontend web
-    bind {HOST}:{fe_port}
-    default_backend {backend}
-
-backend {backend}
-    balance roundrobin
-    option httpchk GET {HEALTH}
-    default-server inter 300ms fall 2 rise 1
-{lines}
-""")
-            return [HAPROXY, "-db", "-f", cfg]
-
-        def ready(p, port):
-            r = try_get(f"http://{HOST}:{port}/stats;csv")
-            return r is not None and r.status == 200
-
-        self.haproxy, port = self.start_on_free_port("haproxy", cmd, ready)
-        return f"http://{HOST}:{port}/stats;csv", f"http://{HOST}:{fe_port}/"
-
-    def admin(self, command):
-        """One command on HAProxy's runtime API (admin socket); returns its answer."""
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-            s.settimeout(5)
-            s.connect(self.sock)
-            s.sendall(command.encode() + b"\n")
-            out = b""
-            while True:
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                out += chunk
-        return out.decode()
 
     def haproxy_servers(self):
         """HAProxy's own view through `show stat`: {server: {column: value}} of the backend."""

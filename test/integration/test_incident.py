@@ -13,15 +13,13 @@ figures for the issue note, not assertions: the deadlines below are liveness bou
 import http.server
 import json
 import os
-import socket
 import sys
 import threading
 import time
 import unittest
 
-from harness import HOST, VigilTestCase, free_port, http_get, require_binary, run, try_get
+from harness import HOST, HaproxyPeers, VigilTestCase, http_get, run, try_get
 
-HAPROXY = "/usr/sbin/haproxy"
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 DEFAULT_RULES = os.path.join(REPO, "etc", "rules", "vigil-default.yaml")
 GIB = 1024 ** 3
@@ -119,69 +117,7 @@ class Traffic:
         self.thread.join(timeout=5)
 
 
-class IncidentTest(VigilTestCase):
-    def start_web(self, name, addr):
-        """A fault server listening on addr:0; returns its base URL."""
-        cmd = [sys.executable, os.environ.get("FAULTSERVER", ""), "--listen", f"{addr}:0"]
-        p = self.start(name, cmd, stdout_pipe=True)
-        line = p.p.stdout.readline().decode().strip()
-        if not line.startswith("listening "):
-            p.wait(5)
-            raise AssertionError(f"{name} did not start: {line!r}\n{p.log()}")
-        return "http://" + line.split(" ", 1)[1]
-
-    def start_haproxy(self, web1, web2):
-        require_binary(HAPROXY, "haproxy")
-        sock = self.path("haproxy.sock")
-        self.admin_socket = sock
-
-        def cfg(port):
-            stats_port = self.stats_port = free_port()
-            return self.write("haproxy.cfg", f"""
-global
-    stats socket {sock} mode 600 level admin
-defaults
-    mode http
-    timeout connect 1s
-    timeout client 5s
-    timeout server 5s
-frontend devschool
-    bind {HOST}:{port}
-    default_backend devschool-web
-backend devschool-web
-    balance roundrobin
-    option httpchk GET /-/healthy
-    server web-01 {web1[len("http://"):]} check inter 500ms fall 2 rise 1
-    server web-02 {web2[len("http://"):]} check inter 500ms fall 2 rise 1
-listen stats
-    bind {HOST}:{stats_port}
-    stats enable
-    stats uri /stats
-""")
-
-        def cmd(port):
-            return [HAPROXY, "-db", "-f", cfg(port)]
-
-        def ready(p, port):
-            r = try_get(f"http://{HOST}:{self.stats_port}/stats;csv")
-            return r is not None and r.status == 200 and b"web-02" in r.body
-
-        _, port = self.start_on_free_port("haproxy", cmd, ready)
-        return f"http://{HOST}:{port}/", f"http://{HOST}:{self.stats_port}/stats;csv"
-
-    def haproxy_admin(self, command):
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-            s.settimeout(5)
-            s.connect(self.admin_socket)
-            s.sendall(command.encode() + b"\n")
-            out = b""
-            while True:
-                chunk = s.recv(4096)
-                if not chunk:
-                    break
-                out += chunk
-        return out.decode()
-
+class IncidentTest(HaproxyPeers, VigilTestCase):
     def wait_page(self, sink, status, alertname, after, timeout=90, **labels):
         at = self.wait(lambda: sink.first(status, alertname, after, **labels),
                        f"{status} {alertname}{labels} at the webhook (got: {sink.describe()})",
@@ -196,7 +132,10 @@ listen stats
         for base in (web1, web2):
             self.fault_control(base, {"paths": {"/metrics": {"status": 200,
                                                              "body": memory_page(0.55)}}})
-        frontend, stats = self.start_haproxy(web1, web2)
+        # Health checks ask the fault server's /-/healthy, which always answers 200: web-01 keeps
+        # passing them while it fails its users, as the Devschool web-01 did.
+        stats, frontend = self.start_haproxy([("web-01", web1), ("web-02", web2)],
+                                             health="/-/healthy")
         sink = Sink()
         self.addCleanup(sink.close)
 
@@ -248,7 +187,7 @@ alerting:
 
         # 1. web-02 left in maintenance after a test.
         t = time.monotonic()
-        self.haproxy_admin("set server devschool-web/web-02 state maint")
+        self.admin("set server devschool-web/web-02 state maint")
         figures["RedundancyLost"] = self.wait_page(sink, "firing", "RedundancyLost", t,
                                                    pool="devschool")
 
@@ -276,7 +215,7 @@ alerting:
 
         # 4. Fixed: web-02 back in rotation, web-01 restarted.
         t = time.monotonic()
-        self.haproxy_admin("set server devschool-web/web-02 state ready")
+        self.admin("set server devschool-web/web-02 state ready")
         self.fault_control(web1, {"default": {"status": 200},
                                   "paths": {"/metrics": {"status": 200,
                                                          "body": memory_page(0.60)}}})
