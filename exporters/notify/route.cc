@@ -1,5 +1,7 @@
 #include "exporters/notify/route.h"
 
+#include "agent/core/labels.h"
+
 #include <fmt/format.h>
 #include <re2/re2.h>
 
@@ -26,20 +28,6 @@ struct Route::CompiledMatcher {
 
 namespace {
 
-std::string openMetricsEscape(std::string_view v) {
-  std::string out;
-  out.reserve(v.size());
-  for (char c : v) {
-    switch (c) {
-      case '\\': out += "\\\\"; break;
-      case '"': out += "\\\""; break;
-      case '\n': out += "\\n"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
-
 // Alertmanager's Matchers.Less: by name, then value, then operator.
 bool matcherLess(const config::Matcher& a, const config::Matcher& b) {
   if (a.name != b.name) return a.name < b.name;
@@ -54,7 +42,7 @@ Error errorAt(const config::Position& p, std::string msg) {
 }  // namespace
 
 std::string matcherString(const config::Matcher& m) {
-  return fmt::format("{}{}\"{}\"", m.name, config::toString(m.op), openMetricsEscape(m.value));
+  return fmt::format("{}{}\"{}\"", m.name, config::toString(m.op), escapeLabelValue(m.value));
 }
 
 Route::Route() = default;

@@ -424,6 +424,20 @@ class ProcTestCase(unittest.TestCase):
             urls.append(("https://" if kind == "listening-tls" else "http://") + addr)
         return p, urls
 
+    def start_sink(self):
+        """test/support/webhook_sink.py on a free port; returns (Proc, base URL, JSON-lines file)."""
+        sink = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support",
+                            "webhook_sink.py")
+        out = self.path("sink.jsonl")
+        p = self.start("webhook_sink", [sys.executable, os.path.abspath(sink), "--out", out],
+                       stdout_pipe=True)
+        line = p.p.stdout.readline().decode().strip()
+        kind, _, addr = line.partition(" ")
+        if kind != "listening":
+            p.wait(5)
+            raise AssertionError(f"webhook sink did not start: {line!r}\n{p.log()}")
+        return p, f"http://{addr}", out
+
     def make_cert(self, name="server", days=30, cn="127.0.0.1"):
         """A self-signed certificate for IP 127.0.0.1 and DNS localhost: (cert path, key path)."""
         openssl = require_binary("/usr/bin/openssl", "openssl")

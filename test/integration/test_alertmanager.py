@@ -7,13 +7,11 @@ without stopping the push to the other one."""
 
 import json
 import os
-import sys
 import unittest
 
 from harness import HOST, VigilTestCase, free_port, require_binary, try_get
 
 ALERTMANAGER = "/usr/bin/prometheus-alertmanager"
-SINK = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support", "webhook_sink.py")
 
 RULES = """groups:
   - name: availability
@@ -29,18 +27,6 @@ RULES = """groups:
 
 
 class AlertmanagerPushTest(VigilTestCase):
-    def start_sink(self):
-        """webhook_sink.py on a free port; returns (Proc, base URL, the JSON-lines file)."""
-        out = self.path("sink.jsonl")
-        p = self.start("webhook_sink", [sys.executable, os.path.abspath(SINK), "--out", out],
-                       stdout_pipe=True)
-        line = p.p.stdout.readline().decode().strip()
-        kind, _, addr = line.partition(" ")
-        if kind != "listening":
-            p.wait(5)
-            raise AssertionError(f"webhook sink did not start: {line!r}\n{p.log()}")
-        return p, f"http://{addr}", out
-
     def start_alertmanager(self, sink_url):
         require_binary(ALERTMANAGER, "prometheus-alertmanager")
         cfg = self.write("alertmanager.yml", f"""route:

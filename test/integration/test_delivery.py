@@ -13,15 +13,12 @@ webhook sink (test/support/webhook_sink.py) that can answer a scripted sequence 
 import hashlib
 import hmac
 import json
-import os
 import signal
-import sys
 import time
 import unittest
 
 from harness import VigilTestCase, http_get, http_request
 
-SINK = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support", "webhook_sink.py")
 
 RULES = """
 groups:
@@ -47,17 +44,6 @@ class DeliveryTest(VigilTestCase):
         self.write("token", self.token + "\n")
         self.write("hmac", self.secret + "\n")
         self.write("rules.yaml", RULES)
-
-    def start_sink(self):
-        out = self.path("sink.jsonl")
-        p = self.start("webhook_sink", [sys.executable, os.path.abspath(SINK), "--out", out],
-                       stdout_pipe=True)
-        line = p.p.stdout.readline().decode().strip()
-        kind, _, addr = line.partition(" ")
-        if kind != "listening":
-            p.wait(5)
-            raise AssertionError(f"webhook sink did not start: {line!r}\n{p.log()}")
-        return p, f"http://{addr}", out
 
     def script(self, statuses, default):
         r = http_request(self.sink_url + "/-/script", "POST",
