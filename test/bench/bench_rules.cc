@@ -3,6 +3,7 @@
 
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <memory>
@@ -97,8 +98,13 @@ void BM_DefaultPack10kTargets(benchmark::State& state) {
   Fixture& f = fixture();
   const vigil::StoreQueryable q(f.store);
   size_t failures = 0;
+  // PACK_REPEAT=N evaluates the pack N times per iteration, for a profiler.
+  const char* repeat = std::getenv("PACK_REPEAT");
+  const int n = repeat != nullptr ? std::max(1, std::atoi(repeat)) : 1;
   for (auto _ : state) {
-    for (auto& g : f.groups) failures += g.eval(f.now, q).failures.size();
+    for (int i = 0; i < n; ++i) {
+      for (auto& g : f.groups) failures += g.eval(f.now, q).failures.size();
+    }
   }
   const auto st = f.store.stats();
   state.counters["series"] = static_cast<double>(st.series);
@@ -153,9 +159,14 @@ void BM_Expr(benchmark::State& state) {
   }
   Fixture& f = fixture();
   const vigil::StoreQueryable q(f.store);
+  // EXPR_REPEAT=N evaluates N times per iteration, so that a profiler sees mostly evaluation.
+  const char* repeat = std::getenv("EXPR_REPEAT");
+  const int n = repeat != nullptr ? std::max(1, std::atoi(repeat)) : 1;
   for (auto _ : state) {
-    auto v = vigil::promql::evalInstant(**e, f.now, q);
-    benchmark::DoNotOptimize(v);
+    for (int i = 0; i < n; ++i) {
+      auto v = vigil::promql::evalInstant(**e, f.now, q);
+      benchmark::DoNotOptimize(v);
+    }
   }
 }
 BENCHMARK(BM_Expr)->Unit(benchmark::kMillisecond)->Iterations(5);
