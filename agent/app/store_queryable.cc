@@ -127,7 +127,7 @@ class StoreSession final : public promql::SelectSession {
       out.push_back(promql::SeriesIds{
           std::span<const promql::LabelIds>(
               reinterpret_cast<const promql::LabelIds*>(v.labelIds.data()), v.labelIds.size()),
-          promql::PointsView{a, na, b, nb}});
+          promql::PointsView{a, na, b, nb}, v.newestStale});
     };
     if (byName) {
       lock_.forEachNamedSorted(nameId, visit);

@@ -246,6 +246,7 @@ void SeriesStore::trimLocked(Series& s, TimestampMs now) {
 }
 
 void SeriesStore::appendLocked(Series& s, TimestampMs t, double v) {
+  if (isStaleNaN(v)) s.newestStale = std::max(s.newestStale, t);
   if (s.count > 0) {
     const Sample& last = s.ring[(s.start + s.count - 1) % s.ring.size()];
     if (t < last.t) return;  // out of order: Prometheus rejects these too
@@ -356,7 +357,7 @@ void SeriesStore::compact(TimestampMs now) {
 }
 
 SeriesStore::SeriesView SeriesStore::viewLocked(const Series& s) const {
-  SeriesView v{&symbols_, s.labels, {}, {}};
+  SeriesView v{&symbols_, s.labels, {}, {}, s.newestStale};
   if (s.count == 0) return v;
   const size_t n = s.ring.size();
   const size_t first = std::min<size_t>(s.count, n - s.start);

@@ -107,6 +107,9 @@ class SeriesStore {
     std::span<const LabelPair> labelIds;  ///< sorted by name, __name__ included
     std::span<const Sample> head;         ///< oldest samples (ring-buffer first part)
     std::span<const Sample> tail;         ///< newest samples; head then tail is time order
+    /// At or after the newest staleness marker the series holds (INT64_MIN: it holds none), so
+    /// that a reader whose window starts later need not look for markers.
+    TimestampMs newestStale = INT64_MIN;
 
     size_t labelCount() const { return labelIds.size(); }
     std::string_view labelName(size_t i) const { return symbols->str(labelIds[i].first); }
@@ -231,6 +234,7 @@ class SeriesStore {
     uint32_t family = 0;
     uint64_t hash = 0;
     int64_t retentionMs = 0;  // history this series keeps (by its metric name)
+    TimestampMs newestStale = INT64_MIN;  // the newest staleness marker appended (an upper bound)
     bool live = false;
   };
 

@@ -1,6 +1,7 @@
 #include "agent/rules/promql/engine.h"
 
 #include <algorithm>
+#include <bit>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -162,18 +163,27 @@ PointsView subView(const PointsView& v, size_t lo, size_t hi) {
   return r;
 }
 
+/// The first index of [p, p+n) whose timestamp is >= t (`after`: > t). Branch-free: where a
+/// window starts inside a series is unpredictable, and this runs twice per series.
+size_t partitionRun(const Point* p, size_t n, TimestampMs t, bool after) {
+  if (n == 0) return 0;
+  const TimestampMs bound = after ? t : t - 1;  // before the boundary: p.t <= bound
+  const Point* base = p;
+  while (n > 1) {
+    const size_t half = n / 2;
+    base = base[half - 1].t <= bound ? base + half : base;
+    n -= half;
+  }
+  return static_cast<size_t>(base - p) + (base->t <= bound ? 1 : 0);
+}
+
 /// The first index whose timestamp is >= t (`after`: > t).
 size_t partition(const PointsView& v, TimestampMs t, bool after) {
-  size_t lo = 0, hi = v.size();
-  while (lo < hi) {
-    const size_t mid = lo + (hi - lo) / 2;
-    if (after ? v[mid].t <= t : v[mid].t < t) {
-      lo = mid + 1;
-    } else {
-      hi = mid;
-    }
-  }
-  return lo;
+  const TimestampMs bound = after ? t : t - 1;
+  if (v.empty()) return 0;
+  if (v.back().t <= bound) return v.size();  // the window ends at or after the newest sample
+  if (v.nb > 0 && v.b[0].t <= bound) return v.na + partitionRun(v.b, v.nb, t, after);
+  return partitionRun(v.a, v.na, t, after);
 }
 
 // Series sit in separate heap blocks: evaluation loops fetch a few series ahead so that the
@@ -345,28 +355,123 @@ struct Regression {
   double intercept;
 };
 
-Regression linearRegression(const PointsView& pts, TimestampMs interceptTime) {
-  double n = 0, sumX = 0, cX = 0, sumY = 0, cY = 0, sumXY = 0, cXY = 0, sumX2 = 0, cX2 = 0;
-  double initY = pts[0].v;
-  bool constY = true;
-  for (size_t i = 0; i < pts.size(); ++i) {
-    const Point& p = pts[i];
-    if (constY && i > 0 && p.v != initY) constY = false;
-    n += 1.0;
-    double x = static_cast<double>(p.t - interceptTime) / 1e3;
-    kahanInc(x, sumX, cX);
-    kahanInc(p.v, sumY, cY);
-    kahanInc(x * p.v, sumXY, cXY);
-    kahanInc(x * x, sumX2, cX2);
+// The four sums of a least-squares fit (x, y, xy, x²), each compensated (Neumaier) exactly as
+// Prometheus' kahanSumInc adds: the same operations in the same order on each sum, so results
+// are bit-identical to Prometheus'. The four sums are independent, so they run as the four
+// lanes of one vector (two SSE2 registers on x86-64, NEON on arm64), and kahanSumInc's branch
+// is a lane-wise select: which operand is larger flips unpredictably along a series. This
+// halves deriv() and predict_linear() over the default pack's 30-minute windows.
+struct RegressionSums {
+  using V2 = double __attribute__((vector_size(16)));
+  using M2 = int64_t __attribute__((vector_size(16)));
+  V2 sumA = {0, 0}, cA = {0, 0};  // x, y
+  V2 sumB = {0, 0}, cB = {0, 0};  // xy, x²
+  double n = 0;
+  bool varied = false;  // a value differs from the first one (NaN differs from everything)
+
+  void run(const Point* p, size_t count, TimestampMs interceptTime, double initY) {
+    constexpr int64_t kNoSign = 0x7fffffffffffffff;
+    const M2 noSign = {kNoSign, kNoSign};
+    V2 sa = sumA, ca = cA, sb = sumB, cb = cB;
+    bool diff = varied;
+    for (size_t i = 0; i < count; ++i) {
+      const double y = p[i].v;
+      diff |= y != initY;
+      const double x = static_cast<double>(p[i].t - interceptTime) / 1e3;
+      const V2 incA = {x, y};
+      const V2 incB = {x * y, x * x};
+      const V2 ta = sa + incA;
+      const V2 tb = sb + incB;
+      const M2 la = reinterpret_cast<V2>(reinterpret_cast<M2>(sa) & noSign) >=
+                    reinterpret_cast<V2>(reinterpret_cast<M2>(incA) & noSign);
+      const M2 lb = reinterpret_cast<V2>(reinterpret_cast<M2>(sb) & noSign) >=
+                    reinterpret_cast<V2>(reinterpret_cast<M2>(incB) & noSign);
+      ca += ((la ? sa : incA) - ta) + (la ? incA : sa);
+      cb += ((lb ? sb : incB) - tb) + (lb ? incB : sb);
+      sa = ta;
+      sb = tb;
+    }
+    sumA = sa;
+    cA = ca;
+    sumB = sb;
+    cB = cb;
+    varied = diff;
+    n += static_cast<double>(count);
   }
-  if (constY) {
+};
+
+#if defined(__x86_64__) && defined(__GNUC__)
+// The same four lanes in one AVX2 register where the CPU has it: a third fewer instructions
+// per sample. AVX2 without FMA, so every operation rounds exactly as in the SSE2 loop.
+__attribute__((target("avx2"))) void regressionRunAvx2(const Point* p, size_t count,
+                                                       TimestampMs interceptTime, double initY,
+                                                       double* sums, double* cs, bool* varied) {
+  using V4 = double __attribute__((vector_size(32)));
+  using M4 = int64_t __attribute__((vector_size(32)));
+  constexpr int64_t kNoSign = 0x7fffffffffffffff;
+  const M4 noSign = {kNoSign, kNoSign, kNoSign, kNoSign};
+  V4 s = {sums[0], sums[1], sums[2], sums[3]};
+  V4 c = {cs[0], cs[1], cs[2], cs[3]};
+  bool diff = *varied;
+  for (size_t i = 0; i < count; ++i) {
+    const double y = p[i].v;
+    diff |= y != initY;
+    const double x = static_cast<double>(p[i].t - interceptTime) / 1e3;
+    const V4 inc = {x, y, x * y, x * x};
+    const V4 t = s + inc;
+    const M4 sumLarger = reinterpret_cast<V4>(reinterpret_cast<M4>(s) & noSign) >=
+                         reinterpret_cast<V4>(reinterpret_cast<M4>(inc) & noSign);
+    c += ((sumLarger ? s : inc) - t) + (sumLarger ? inc : s);
+    s = t;
+  }
+  for (int k = 0; k < 4; ++k) {
+    sums[k] = s[k];
+    cs[k] = c[k];
+  }
+  *varied = diff;
+}
+
+bool haveAvx2() {
+  static const bool yes = __builtin_cpu_supports("avx2");
+  return yes;
+}
+#endif
+
+Regression linearRegression(const PointsView& pts, TimestampMs interceptTime,
+                            bool allowAvx2 = true) {
+#if defined(__x86_64__) && defined(__GNUC__)
+  if (allowAvx2 && haveAvx2()) {
+    const double initY = pts[0].v;
+    double sums[4] = {0, 0, 0, 0}, cs[4] = {0, 0, 0, 0};
+    bool varied = false;
+    regressionRunAvx2(pts.a, pts.na, interceptTime, initY, sums, cs, &varied);
+    regressionRunAvx2(pts.b, pts.nb, interceptTime, initY, sums, cs, &varied);
+    if (!varied) {
+      if (std::isinf(initY)) return {NAN, NAN};
+      return {0, initY};
+    }
+    const double n = static_cast<double>(pts.size());
+    const double sumX = sums[0] + cs[0], sumY = sums[1] + cs[1];
+    const double sumXY = sums[2] + cs[2], sumX2 = sums[3] + cs[3];
+    const double covXY = sumXY - sumX * sumY / n;
+    const double varX = sumX2 - sumX * sumX / n;
+    const double slope = covXY / varX;
+    return {slope, sumY / n - slope * sumX / n};
+  }
+#endif
+  const double initY = pts[0].v;
+  RegressionSums s;
+  s.run(pts.a, pts.na, interceptTime, initY);
+  s.run(pts.b, pts.nb, interceptTime, initY);
+  if (!s.varied) {
     if (std::isinf(initY)) return {NAN, NAN};
     return {0, initY};
   }
-  sumX += cX;
-  sumY += cY;
-  sumXY += cXY;
-  sumX2 += cX2;
+  const double n = s.n;
+  const double sumX = s.sumA[0] + s.cA[0];
+  const double sumY = s.sumA[1] + s.cA[1];
+  const double sumXY = s.sumB[0] + s.cB[0];
+  const double sumX2 = s.sumB[1] + s.cB[1];
   double covXY = sumXY - sumX * sumY / n;
   double varX = sumX2 - sumX * sumX / n;
   double slope = covXY / varX;
@@ -614,7 +719,9 @@ class Evaluator {
       const size_t hi = partition(pts, end, true);
       if (lo >= hi) continue;
       bool stale = false;
-      for (size_t i = lo; i < hi && !stale; ++i) stale = isStaleNaN(pts[i].v);
+      if (selected_[k].newestStale >= start) {
+        for (size_t i = lo; i < hi && !stale; ++i) stale = isStaleNaN(pts[i].v);
+      }
       if (!stale) {
         fn(selected_[k].labels, subView(pts, lo, hi));
         continue;
@@ -657,6 +764,7 @@ class Evaluator {
   }
 
   IValue binary(const Expr& e) {
+    fuseRangeCalls(e);
     IValue lv = eval(*e.args[0]);
     IValue rv = eval(*e.args[1]);
     auto* ls = std::get_if<Scalar>(&lv);
@@ -952,6 +1060,55 @@ class Evaluator {
     return out;
   }
 
+  /// The range-function call under parentheses and unary minus, with a matrix selector for
+  /// its range argument and a literal for any other; nullptr if `e` is not one.
+  static const Expr* rangeCallUnder(const Expr& e, const Expr** selector, double* param) {
+    const Expr* x = &e;
+    while (x->kind == ExprKind::kParen || (x->kind == ExprKind::kUnary && x->op == Op::kSub)) {
+      x = x->args[0].get();
+    }
+    if (x->kind != ExprKind::kCall || rangeFn(x->str) == RangeFn::kUnknown) return nullptr;
+    const Expr* sel = nullptr;
+    *param = 0;
+    for (const auto& a : x->args) {
+      if (a->kind == ExprKind::kMatrixSelector) {
+        sel = a.get();
+      } else if (a->kind == ExprKind::kNumber) {
+        *param = a->number;
+      } else {
+        return nullptr;
+      }
+    }
+    *selector = sel;
+    return sel != nullptr ? x : nullptr;
+  }
+
+  /// predict_linear(m[30m], 0) / -deriv(m[30m]): both operands of a binary operation apply a
+  /// range function to the same selection. Select once and compute both per series while its
+  /// samples are in cache, instead of streaming every window from memory twice; call() then
+  /// takes the results. Each function computes exactly what it would alone.
+  void fuseRangeCalls(const Expr& e) {
+    const Expr *ls = nullptr, *rs = nullptr;
+    double lp = 0, rp = 0;
+    const Expr* l = rangeCallUnder(*e.args[0], &ls, &lp);
+    const Expr* r = rangeCallUnder(*e.args[1], &rs, &rp);
+    if (l == nullptr || r == nullptr || l == r || toString(*ls) != toString(*rs)) return;
+    const RangeFn lf = rangeFn(l->str), rf = rangeFn(r->str);
+    IVector lout, rout;
+    lout.reserve(selected_.capacity());
+    rout.reserve(selected_.capacity());
+    forEachInRange(*ls, [&](LSpan labels, const PointsView& pts) {
+      if (auto v = rangeFunction(lf, pts, lp, *ls)) {
+        lout.push_back(ISample{lf == RangeFn::kLast ? labels : dropName(labels), ts_, *v});
+      }
+      if (auto v = rangeFunction(rf, pts, rp, *rs)) {
+        rout.push_back(ISample{rf == RangeFn::kLast ? labels : dropName(labels), ts_, *v});
+      }
+    });
+    fused_[l] = std::move(lout);
+    fused_[r] = std::move(rout);
+  }
+
   IValue call(const Expr& e) {
     const std::string& f = e.str;
     if (f == "time") return Scalar{ts_, static_cast<double>(ts_) / 1000.0};
@@ -1025,7 +1182,10 @@ class Evaluator {
         if (!v) return;
         out.push_back(ISample{fn == RangeFn::kLast ? labels : dropName(labels), ts_, *v});
       };
-      if (ms.kind == ExprKind::kMatrixSelector) {
+      if (auto done = fused_.find(&e); done != fused_.end()) {
+        out = std::move(done->second);
+        fused_.erase(done);
+      } else if (ms.kind == ExprKind::kMatrixSelector) {
         // Selection and function in one pass: each series' samples are read once, while hot.
         out.reserve(selected_.capacity());
         forEachInRange(ms, apply);
@@ -1243,9 +1403,20 @@ class Evaluator {
   size_t used_ = 0;
   size_t cap_ = 0;
   std::deque<std::vector<Point>> points_;
+  std::unordered_map<const Expr*, IVector> fused_;  // range calls computed by fuseRangeCalls
 };
 
 }  // namespace
+
+namespace detail {
+
+std::pair<double, double> linearRegression(const PointsView& points, TimestampMs interceptTime,
+                                           bool allowAvx2) {
+  const Regression r = promql::linearRegression(points, interceptTime, allowAvx2);
+  return {r.slope, r.intercept};
+}
+
+}  // namespace detail
 
 Result<Value> evalInstant(const Expr& expr, TimestampMs ts, const Queryable& storage,
                           const EvalOptions& options) {

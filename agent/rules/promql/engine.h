@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "agent/core/error.h"
 #include "agent/rules/promql/ast.h"
@@ -37,5 +38,16 @@ std::string formatFloatG(double v, int prec);
 /// Go's strconv.ParseFloat for the common syntaxes (decimal, exponent, hex integers,
 /// Inf/NaN in any case); nullopt when malformed.
 std::optional<double> parseGoFloat(std::string_view s);
+
+namespace detail {
+
+/// deriv()'s and predict_linear()'s least-squares fit over `points` (time order, two runs as a
+/// ring holds them): {slope, intercept at interceptTime}. Exposed so that tests can check that
+/// every code path (SSE2 and, where the CPU has it, AVX2) rounds exactly as Prometheus'
+/// linearRegression does; `allowAvx2` false forces the portable path.
+std::pair<double, double> linearRegression(const PointsView& points, TimestampMs interceptTime,
+                                           bool allowAvx2 = true);
+
+}  // namespace detail
 
 }  // namespace vigil::promql

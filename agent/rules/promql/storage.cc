@@ -102,6 +102,7 @@ class UnionSession final : public SelectSession {
         }
       }
       pos->points = PointsView{pts.data(), pts.size(), nullptr, 0};
+      pos->newestStale = std::max(pos->newestStale, e.newestStale);
     }
   }
 

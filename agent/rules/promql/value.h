@@ -116,6 +116,9 @@ struct PointsView {
 struct SeriesIds {
   std::span<const LabelIds> labels;
   PointsView points;
+  /// At or after the newest staleness marker in `points` (INT64_MIN: none): a window that
+  /// starts later has none, and the evaluator need not look for them.
+  TimestampMs newestStale = INT64_MAX;
 };
 
 class SelectSession;

@@ -127,6 +127,11 @@ TEST_CASE("the store's read session evaluates like an in-memory storage with the
       "mem_avail - 1",
       "increase(lat_bucket{le=\"+Inf\"}[5m] offset 2m)",
       "last_over_time(mem_avail[5m])",
+      // Windows that hold target 11's staleness marker and windows that start after it (the
+      // store tells the evaluator where its newest marker is, so those skip looking).
+      "count_over_time(mem_avail[10m])",
+      "count_over_time(mem_avail[2m])",
+      "sum_over_time(mem_avail{target=\"web-11\"}[150s])",
   };
   vigil::StoreQueryable q(store);
   for (const int64_t t : {300'000, 450'000, 600'000}) {

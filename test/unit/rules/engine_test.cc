@@ -1,6 +1,10 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <cstring>
+#include <map>
+#include <random>
+#include <string>
 
 #include "agent/rules/promql/engine.h"
 #include "agent/rules/promql/parser.h"
@@ -153,4 +157,133 @@ TEST_CASE("Go float formatting", "[promql][format]") {
   CHECK(parseGoFloat("1e3").value() == 1000);
   CHECK_FALSE(parseGoFloat(" 1").has_value());
   CHECK_FALSE(parseGoFloat("abc").has_value());
+}
+
+namespace {
+
+// Prometheus 2.42's linearRegression and kahanSumInc, transcribed literally (branches and all):
+// the reference that every code path of the evaluator must match bit for bit.
+void refKahanInc(double inc, double& sum, double& c) {
+  double t = sum + inc;
+  if (std::fabs(sum) >= std::fabs(inc)) {
+    c += (sum - t) + inc;
+  } else {
+    c += (inc - t) + sum;
+  }
+  sum = t;
+}
+
+std::pair<double, double> refLinearRegression(const std::vector<Point>& samples,
+                                              TimestampMs interceptTime) {
+  double n = 0, sumX = 0, cX = 0, sumY = 0, cY = 0, sumXY = 0, cXY = 0, sumX2 = 0, cX2 = 0;
+  const double initY = samples[0].v;
+  bool constY = true;
+  for (size_t i = 0; i < samples.size(); ++i) {
+    if (constY && i > 0 && samples[i].v != initY) constY = false;
+    n += 1.0;
+    const double x = static_cast<double>(samples[i].t - interceptTime) / 1e3;
+    refKahanInc(x, sumX, cX);
+    refKahanInc(samples[i].v, sumY, cY);
+    refKahanInc(x * samples[i].v, sumXY, cXY);
+    refKahanInc(x * x, sumX2, cX2);
+  }
+  if (constY) {
+    if (std::isinf(initY)) return {NAN, NAN};
+    return {0, initY};
+  }
+  sumX += cX;
+  sumY += cY;
+  sumXY += cXY;
+  sumX2 += cX2;
+  const double covXY = sumXY - sumX * sumY / n;
+  const double varX = sumX2 - sumX * sumX / n;
+  const double slope = covXY / varX;
+  return {slope, sumY / n - slope * sumX / n};
+}
+
+bool sameBits(double a, double b) {
+  return (std::isnan(a) && std::isnan(b)) || std::memcmp(&a, &b, sizeof a) == 0;
+}
+
+}  // namespace
+
+TEST_CASE("deriv/predict_linear regression is bit-identical to Prometheus' on every code path",
+          "[promql][engine]") {
+  std::mt19937_64 rng(20261125);
+  std::uniform_real_distribution<double> unit(0, 1);
+  int checked = 0;
+  for (int round = 0; round < 2000; ++round) {
+    const size_t n = 2 + rng() % 300;
+    std::vector<Point> pts;
+    TimestampMs t = 1'700'000'000'000 + static_cast<TimestampMs>(rng() % 1'000'000);
+    const int shape = round % 5;
+    for (size_t i = 0; i < n; ++i) {
+      t += 1 + static_cast<TimestampMs>(rng() % 20'000);  // irregular intervals
+      double v;
+      switch (shape) {
+        case 0: v = 8e9 * (0.5 - 1e-4 * i) + unit(rng) * 1e6; break;  // draining memory
+        case 1: v = (i % 2 ? 1e15 : 1e-3) * unit(rng); break;  // magnitudes flip every sample
+        case 2: v = std::ldexp(unit(rng) - 0.5, static_cast<int>(rng() % 200) - 100); break;
+        case 3: v = 42; break;  // constant
+        default: v = unit(rng) < 0.02 ? (unit(rng) < 0.5 ? NAN : INFINITY) : unit(rng); break;
+      }
+      pts.push_back(Point{t, v});
+    }
+    // As a ring holds them: two runs, split anywhere.
+    const size_t split = rng() % (n + 1);
+    PointsView view{pts.data(), split, pts.data() + split, n - split};
+    if (split == 0) view = PointsView{pts.data(), n, nullptr, 0};
+    for (TimestampMs intercept : {pts[0].t, t, t + 3'600'000}) {
+      const auto want = refLinearRegression(pts, intercept);
+      for (bool avx2 : {false, true}) {
+        const auto got = detail::linearRegression(view, intercept, avx2);
+        INFO("round " << round << " shape " << shape << " n " << n << " split " << split
+                      << " avx2 " << avx2);
+        CHECK(sameBits(got.first, want.first));
+        CHECK(sameBits(got.second, want.second));
+        ++checked;
+      }
+    }
+  }
+  CHECK(checked == 2000 * 3 * 2);
+}
+
+TEST_CASE("two range functions over one selection give what each gives alone",
+          "[promql][engine]") {
+  // predict_linear(m[w], 0) / -deriv(m[w]) is evaluated in one pass over the selection; the
+  // result must equal the two functions evaluated separately, series by series.
+  MemoryStorage s;
+  for (int host = 0; host < 5; ++host) {
+    auto l = L({{"__name__", "mem"}, {"host", std::to_string(host).c_str()}});
+    for (int i = 0; i <= 40; ++i) {
+      if (host == 3 && i > 20) break;  // ends early: absent from a later window
+      s.append(l, i * 15'000, 1e9 - i * 1e6 * (host + 1) + (i % 3) * 1e5);
+    }
+    if (host == 4) s.append(l, 41 * 15'000, staleNaN());  // gone stale: no output
+  }
+  const TimestampMs at = 40 * 15'000;
+  auto alone = [&](const std::string& e) {
+    std::map<std::string, double> out;
+    for (const auto& x : vec(e, at, s)) out[std::string(get(x.labels, "host"))] = x.v;
+    return out;
+  };
+  const auto predicted = alone("predict_linear(mem[5m], 0)");
+  const auto slope = alone("deriv(mem[5m])");
+  REQUIRE(predicted.size() == 4);
+  REQUIRE(slope.size() == 4);
+  const auto fused = vec("predict_linear(mem[5m], 0) / -deriv(mem[5m])", at, s);
+  REQUIRE(fused.size() == 4);
+  for (const auto& x : fused) {
+    const std::string host(get(x.labels, "host"));
+    INFO(host);
+    CHECK(sameBits(x.v, predicted.at(host) / -slope.at(host)));
+  }
+  // Same selection on both sides with other functions, under parentheses.
+  for (const auto& x : vec("(max_over_time(mem[5m])) - min_over_time(mem[5m])", at, s)) {
+    CHECK(x.v >= 0);
+  }
+  CHECK(vec("rate(mem[5m]) - rate(mem[5m])", at, s).size() == 4);
+  // A selection that differs (range, offset, matchers) is not shared.
+  CHECK(vec("deriv(mem[5m]) / deriv(mem[5m] offset 1m)", at, s).size() == 4);
+  CHECK(vec("deriv(mem{host=\"1\"}[5m]) / deriv(mem[5m])", at, s).size() == 1);
 }
