@@ -101,6 +101,9 @@ struct Webhook {
   std::string format = "alertmanager";  ///< alertmanager | slack | pagerduty
   std::string bearerTokenFile;
   std::string hmacSecretFile;
+  /// format pagerduty: the Events API v2 integration key, read at send time and set as the
+  /// body's routing_key (never stored in the outbox or logged).
+  std::string routingKeyFile;
   Duration timeout{10'000};
   bool sendResolved = true;
   TlsConfig tls;

@@ -962,8 +962,8 @@ std::optional<Receiver> Decoder::receiver(const YAML::Node& n, std::string_view 
       Webhook w;
       bool haveUrl = false;
       bool wok = fields(v, sub,
-                        {"url", "format", "bearer_token_file", "hmac_secret_file", "timeout",
-                         "send_resolved", "tls"},
+                        {"url", "format", "bearer_token_file", "hmac_secret_file",
+                         "routing_key_file", "timeout", "send_resolved", "tls"},
                         [&](const std::string& k, const YAML::Node& wv) {
         std::string wsub = child(sub, k);
         if (k == "url") {
@@ -987,6 +987,9 @@ std::optional<Receiver> Decoder::receiver(const YAML::Node& n, std::string_view 
         if (k == "hmac_secret_file") {
           if (auto f = readableFile(wv, wsub)) w.hmacSecretFile = *f;
         }
+        if (k == "routing_key_file") {
+          if (auto f = readableFile(wv, wsub)) w.routingKeyFile = *f;
+        }
         if (k == "timeout") {
           if (auto d = positiveDuration(wv, wsub)) w.timeout = *d;
         }
@@ -999,6 +1002,15 @@ std::optional<Receiver> Decoder::receiver(const YAML::Node& n, std::string_view 
         fail(v, fmt::format("{}: expected a map, got nothing", sub));
       } else if (wok && !haveUrl) {
         fail(v, fmt::format("missing required field \"url\" in {}", sub));
+      } else if (wok && w.format == "pagerduty" && w.routingKeyFile.empty()) {
+        // PagerDuty rejects an event without one: say so now, not when the first page fails.
+        fail(v, fmt::format("{}: format pagerduty needs routing_key_file (a file holding the "
+                            "Events API v2 integration key)",
+                            sub));
+      } else if (wok && w.format != "pagerduty" && !w.routingKeyFile.empty()) {
+        fail(v["routing_key_file"],
+             fmt::format("{}: routing_key_file is only used with format: pagerduty",
+                         child(sub, "routing_key_file")));
       }
       r.webhook = w;
     }

@@ -5,6 +5,8 @@
 #include <fstream>
 #include <sstream>
 
+#include <nlohmann/json.hpp>
+
 #include "exporters/notify/hmac.h"
 
 namespace vigil::notify {
@@ -49,6 +51,17 @@ Result<WebhookRequest> buildWebhookRequest(const state::OutboxEntry& e,
                                                                : e.contentType);
   r.headers.emplace_back("User-Agent", "vigil");
   r.headers.emplace_back("X-Vigil-Idempotency-Key", e.idempotencyKey);
+  if (!w.routingKeyFile.empty()) {
+    // The key goes into the body only here, on the way out: the outbox never holds it.
+    auto key = readSecretFile(w.routingKeyFile);
+    if (!key) return Error{"routing_key_file: " + key.error().message};
+    auto body = nlohmann::json::parse(r.body, nullptr, /*allow_exceptions=*/false);
+    if (!body.is_object()) {
+      return Error{"routing_key_file: the notification body is not a JSON object"};
+    }
+    body["routing_key"] = *key;
+    r.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  }
   if (!w.bearerTokenFile.empty()) {
     auto token = readSecretFile(w.bearerTokenFile);
     if (!token) return Error{"bearer_token_file: " + token.error().message};
@@ -57,7 +70,7 @@ Result<WebhookRequest> buildWebhookRequest(const state::OutboxEntry& e,
   if (!w.hmacSecretFile.empty()) {
     auto secret = readSecretFile(w.hmacSecretFile);
     if (!secret) return Error{"hmac_secret_file: " + secret.error().message};
-    r.headers.emplace_back("X-Vigil-Signature", signatureHeaderValue(*secret, e.body));
+    r.headers.emplace_back("X-Vigil-Signature", signatureHeaderValue(*secret, r.body));
   }
   return r;
 }

@@ -147,6 +147,7 @@ alerting:
       webhook:
         url: https://events.example/hook
         format: pagerduty
+        routing_key_file: token
         bearer_token_file: token
         hmac_secret_file: hmac
         timeout: 20s
@@ -256,6 +257,7 @@ alerting:
   CHECK(r.webhook->format == "pagerduty");
   CHECK(r.webhook->bearerTokenFile == kDir + "/token");
   CHECK(r.webhook->hmacSecretFile == kDir + "/hmac");
+  CHECK(r.webhook->routingKeyFile == kDir + "/token");
   CHECK(r.webhook->timeout == Duration{20000});
   CHECK_FALSE(r.webhook->sendResolved);
   CHECK(r.position.line == 51);
@@ -270,7 +272,7 @@ alerting:
   CHECK(root.groupWait == Duration{0});
   CHECK(root.groupInterval == Duration{60000});
   CHECK(root.repeatInterval == Duration{4 * 3600 * 1000});
-  CHECK(root.position.line == 64);
+  CHECK(root.position.line == 65);
   REQUIRE(root.routes.size() == 2);
   const Route& r0 = root.routes[0];
   CHECK(r0.matchers == std::vector<std::string>{R"(severity="ticket")", R"(team=~"web|ops", env!=dev)"});
@@ -280,7 +282,7 @@ alerting:
   CHECK(r0.receiver == "console");
   CHECK(r0.continueMatching);
   CHECK_FALSE(r0.groupWait.has_value());
-  CHECK(r0.position.line == 70);
+  CHECK(r0.position.line == 71);
   CHECK(r0.position.column == 9);
   const Route& r1 = root.routes[1];
   CHECK(r1.receiver.empty());
@@ -529,6 +531,10 @@ TEST_CASE("every validation rule reports its exact message and position") {
        "t.yaml:4:52: alerting.receivers[0].webhook.bearer_token_file: cannot read \"{dir}/secret\": No such file or directory"},
       {"webhook missing hmac file", "alerting:\n  receivers:\n    - name: a\n      webhook: {url: http://x/, hmac_secret_file: /no/hmac}\n",
        "t.yaml:4:51: alerting.receivers[0].webhook.hmac_secret_file: cannot read \"/no/hmac\": No such file or directory"},
+      {"pagerduty without routing key", "alerting:\n  receivers:\n    - name: a\n      webhook: {url: http://x/, format: pagerduty}\n",
+       "t.yaml:4:16: alerting.receivers[0].webhook: format pagerduty needs routing_key_file (a file holding the Events API v2 integration key)"},
+      {"routing key for another format", "alerting:\n  receivers:\n    - name: a\n      webhook: {url: http://x/, format: slack, routing_key_file: /etc/hostname}\n",
+       "t.yaml:4:66: alerting.receivers[0].webhook.routing_key_file: routing_key_file is only used with format: pagerduty"},
       {"webhook zero timeout", "alerting:\n  receivers:\n    - name: a\n      webhook: {url: http://x/, timeout: 0s}\n",
        "t.yaml:4:42: alerting.receivers[0].webhook.timeout: must be greater than 0"},
       {"webhook unknown field", "alerting:\n  receivers:\n    - name: a\n      webhook: {url: http://x/, token: abc}\n",

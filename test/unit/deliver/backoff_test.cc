@@ -1,6 +1,14 @@
 #include "exporters/notify/backoff.h"
 
 #include <catch2/catch.hpp>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
 
 #include "exporters/notify/hmac.h"
 #include "exporters/notify/webhook_sender.h"
@@ -114,4 +122,39 @@ TEST_CASE("a missing secret file is an error naming the file, not the content") 
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().message.find("hmac_secret_file") != std::string::npos);
   CHECK(r.error().message.find("/nonexistent/hmac") != std::string::npos);
+}
+
+TEST_CASE("a pagerduty routing key is set in the body on the way out, and signed with it") {
+  char dir[] = "/tmp/vigil-rk-XXXXXX";
+  REQUIRE(mkdtemp(dir) != nullptr);
+  const std::string keyFile = std::string(dir) + "/routing-key";
+  const std::string hmacFile = std::string(dir) + "/hmac";
+  std::ofstream(keyFile) << "R0UT1NGKEY\n";
+  std::ofstream(hmacFile) << "s3cret\n";
+  vigil::state::OutboxEntry e;
+  e.idempotencyKey = "key-2";
+  e.body = R"({"dedup_key":"{}:{alertname=\"X\"}","event_action":"trigger","payload":{"summary":"x"}})";
+  vigil::config::Webhook w;
+  w.url = "http://127.0.0.1:1/v2/enqueue";
+  w.format = "pagerduty";
+  w.routingKeyFile = keyFile;
+  w.hmacSecretFile = hmacFile;
+  auto r = vigil::notify::buildWebhookRequest(e, w);
+  REQUIRE(r.ok());
+  auto body = nlohmann::json::parse(r->body);
+  CHECK(body["routing_key"] == "R0UT1NGKEY");  // trailing newline of the file dropped
+  CHECK(body["event_action"] == "trigger");
+  CHECK(body["dedup_key"] == "{}:{alertname=\"X\"}");
+  CHECK(e.body.find("R0UT1NGKEY") == std::string::npos);  // the outbox entry is untouched
+  std::map<std::string, std::string> h(r->headers.begin(), r->headers.end());
+  CHECK(h["X-Vigil-Signature"] == vigil::notify::signatureHeaderValue("s3cret", r->body));
+
+  w.routingKeyFile = std::string(dir) + "/missing";
+  auto missing = vigil::notify::buildWebhookRequest(e, w);
+  REQUIRE_FALSE(missing.ok());
+  CHECK(missing.error().message.find("routing_key_file") != std::string::npos);
+  CHECK(missing.error().message.find("R0UT1NGKEY") == std::string::npos);
+  std::remove(keyFile.c_str());
+  std::remove(hmacFile.c_str());
+  rmdir(dir);
 }

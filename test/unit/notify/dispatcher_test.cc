@@ -210,7 +210,7 @@ TEST_CASE("a firing alert the rule engine stops reporting is resolved", "[notify
 TEST_CASE("continue delivers one alert to several receivers, each with its own group",
           "[notify][dispatcher]") {
   auto d = make(R"(  receivers:
-    - {name: pager, webhook: {url: 'http://127.0.0.1:9/p', format: pagerduty}}
+    - {name: pager, webhook: {url: 'http://127.0.0.1:9/p', format: pagerduty, routing_key_file: /etc/hostname}}
     - {name: chat, webhook: {url: 'http://127.0.0.1:9/s', format: slack}}
     - {name: console, console: {}}
   route:
