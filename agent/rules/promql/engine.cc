@@ -294,22 +294,30 @@ struct SampleHeap {
   }
 };
 
-double quantileOf(double q, std::vector<double> values) {
+/// Prometheus' quantile over `values` (reordered in place): sort order puts NaN first, as Go's
+/// sort.Float64Slice does. Only the two ranks the interpolation reads are put in place
+/// (nth_element, then the least of the rest): the same two values a full sort would give.
+double quantileInPlace(double q, std::span<double> values) {
   if (values.empty()) return NAN;
   if (q < 0) return -INFINITY;
   if (q > 1) return INFINITY;
-  std::sort(values.begin(), values.end(), [](double a, double b) {
+  auto less = [](double a, double b) {
     if (std::isnan(a) && !std::isnan(b)) return true;
     return a < b;
-  });
+  };
   double n = static_cast<double>(values.size());
   double rank = q * (n - 1);
   double lower = std::max(0.0, std::floor(rank));
   double upper = std::min(n - 1, lower + 1);
   double weight = rank - std::floor(rank);
-  return values[static_cast<size_t>(lower)] * (1 - weight) +
-         values[static_cast<size_t>(upper)] * weight;
+  const size_t lo = static_cast<size_t>(lower), hi = static_cast<size_t>(upper);
+  std::nth_element(values.begin(), values.begin() + lo, values.end(), less);
+  const double vlo = values[lo];
+  const double vhi = hi == lo ? vlo : *std::min_element(values.begin() + lo + 1, values.end(), less);
+  return vlo * (1 - weight) + vhi * weight;
 }
+
+double quantileOf(double q, std::vector<double> values) { return quantileInPlace(q, values); }
 
 struct Bucket {
   double upper;
@@ -904,7 +912,9 @@ class Evaluator {
     const std::vector<SymbolId> include = ids(m.include);
     std::vector<LabelIds> buf;
     KeyIndex right(rhs->size());
+    // Label sets live in the series' own blocks, scattered: fetch a few ahead.
     for (uint32_t i = 0; i < rhs->size(); ++i) {
+      prefetchLabels(*rhs, i + kAhead);
       const ISample& s = (*rhs)[i];
       auto [first, inserted] = right.insert(signature(s.labels, m.on, names, buf), i);
       if (!inserted) {
@@ -920,7 +930,9 @@ class Evaluator {
     KeyIndex matched(lhs->size());   // one-to-one: signatures already used
     KeyIndex inserted(lhs->size());  // many-to-one: result label sets
     out.reserve(lhs->size());
-    for (const auto& ls : *lhs) {
+    for (size_t k = 0; k < lhs->size(); ++k) {
+      prefetchLabels(*lhs, k + kAhead);
+      const ISample& ls = (*lhs)[k];
       LSpan sig = signature(ls.labels, m.on, names, buf);
       uint32_t idx = right.find(sig);
       if (idx == KeyIndex::kNone) continue;
@@ -1330,10 +1342,10 @@ class Evaluator {
       case RangeFn::kPresent: return 1.0;
       case RangeFn::kLast: return pts[n - 1].v;
       case RangeFn::kQuantile: {
-        std::vector<double> vals;
-        vals.reserve(n);
-        for (size_t i = 0; i < n; ++i) vals.push_back(pts[i].v);
-        return quantileOf(param, std::move(vals));
+        scratch_.clear();
+        for (size_t i = 0; i < pts.na; ++i) scratch_.push_back(pts.a[i].v);
+        for (size_t i = 0; i < pts.nb; ++i) scratch_.push_back(pts.b[i].v);
+        return quantileInPlace(param, scratch_);
       }
       case RangeFn::kStddev:
       case RangeFn::kStdvar: {
@@ -1425,6 +1437,7 @@ class Evaluator {
   size_t cap_ = 0;
   std::deque<std::vector<Point>> points_;
   std::unordered_map<const Expr*, IVector> fused_;  // range calls computed by fuseRangeCalls
+  std::vector<double> scratch_;                     // a window's values, reused per series
 };
 
 }  // namespace
