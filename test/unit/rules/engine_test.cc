@@ -323,3 +323,35 @@ TEST_CASE("range windows hold exactly the samples in [t - range, t], however irr
     }
   }
 }
+
+TEST_CASE("quantile_over_time equals interpolating over the fully sorted window",
+          "[promql][engine]") {
+  std::mt19937_64 rng(11);
+  std::uniform_real_distribution<double> unit(0, 1);
+  for (int round = 0; round < 300; ++round) {
+    MemoryStorage s;
+    auto l = L({{"__name__", "d"}});
+    std::vector<double> vals;
+    const size_t n = 1 + rng() % 60;
+    for (size_t i = 0; i < n; ++i) {
+      const int kind = static_cast<int>(rng() % 12);
+      const double v = kind == 0 ? NAN : (kind == 1 ? -INFINITY : std::floor(unit(rng) * 20));
+      vals.push_back(v);
+      s.append(l, static_cast<TimestampMs>(i + 1) * 1000, v);
+    }
+    std::sort(vals.begin(), vals.end(), [](double a, double b) {
+      return a < b || (std::isnan(a) && !std::isnan(b));
+    });
+    for (double q : {0.0, 0.1, 0.5, 0.9, 0.99, 1.0}) {
+      const double rank = q * static_cast<double>(n - 1);
+      const double lower = std::max(0.0, std::floor(rank));
+      const double upper = std::min(static_cast<double>(n - 1), lower + 1);
+      const double w = rank - std::floor(rank);
+      const double want = vals[static_cast<size_t>(lower)] * (1 - w) + vals[static_cast<size_t>(upper)] * w;
+      const double got = single("quantile_over_time(" + formatFloat(q) + ", d[1h])",
+                                static_cast<TimestampMs>(n) * 1000, s);
+      INFO("round " << round << " q " << q << " n " << n);
+      CHECK(sameBits(got, want));
+    }
+  }
+}
