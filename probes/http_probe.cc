@@ -1,7 +1,9 @@
 #include "probes/http_probe.h"
 
 #include <fmt/format.h>
+#include <strings.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
@@ -28,6 +30,8 @@ struct HttpProber::Transfer {
   ProbeCompletion done;
   std::string* bodyOut = nullptr;  // HttpProbeOptions::body
   curl_slist* headers = nullptr;
+  curl_slist* connectTo = nullptr;  // tls.server_name: where the renamed host really is
+  std::string url;                  // the URL curl fetches (its host renamed for server_name)
   int64_t headerBytes = 0;
   int64_t bodyBytes = 0;
   bool tooLarge = false;
@@ -163,6 +167,47 @@ double secondsBetween(curl_off_t a, curl_off_t b) {
 
 }  // namespace
 
+// tls.server_name, as blackbox_exporter's: the name sent in SNI and checked against the
+// certificate, while the connection still goes to the URL's host and the Host header still
+// names it. curl takes the TLS name from the URL, so the URL's host is renamed and CONNECT_TO
+// sends the renamed host's connections to the original address.
+std::string HttpProber::applyServerName(Transfer* t, const config::HttpCheck& check) {
+  if (!check.url.starts_with("https://") && !check.url.starts_with("HTTPS://")) return {};
+  CURLU* u = curl_url();
+  char* host = nullptr;
+  char* port = nullptr;
+  char* renamed = nullptr;
+  std::string err;
+  if (curl_url_set(u, CURLUPART_URL, check.url.c_str(), 0) != CURLUE_OK ||
+      curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+      curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK) {
+    err = "cannot parse the URL to apply tls.server_name";
+  } else if (curl_url_set(u, CURLUPART_HOST, check.tls.serverName.c_str(), 0) != CURLUE_OK ||
+             curl_url_get(u, CURLUPART_URL, &renamed, 0) != CURLUE_OK) {
+    err = fmt::format("tls.server_name \"{}\" is not a valid host name", check.tls.serverName);
+  } else {
+    t->url = renamed;
+    t->connectTo = curl_slist_append(
+        nullptr, fmt::format("{}:{}:{}:{}", check.tls.serverName, port, host, port).c_str());
+    const bool ownHost = std::any_of(check.headers.begin(), check.headers.end(), [](const auto& h) {
+      return h.first.size() == 4 && strncasecmp(h.first.c_str(), "host", 4) == 0;
+    });
+    if (!ownHost) {
+      char* explicitPort = nullptr;
+      const bool hasPort = curl_url_get(u, CURLUPART_PORT, &explicitPort, 0) == CURLUE_OK;
+      t->headers = curl_slist_append(
+          t->headers, (hasPort ? fmt::format("Host: {}:{}", host, explicitPort)
+                               : fmt::format("Host: {}", host)).c_str());
+      curl_free(explicitPort);
+    }
+  }
+  curl_free(host);
+  curl_free(port);
+  curl_free(renamed);
+  curl_url_cleanup(u);
+  return err;
+}
+
 void HttpProber::start(const config::HttpCheck& check, Duration timeout, ProbeCompletion done) {
   start(check, timeout, std::move(done), HttpProbeOptions{});
 }
@@ -185,7 +230,20 @@ void HttpProber::start(const config::HttpCheck& check, Duration timeout, ProbeCo
     return;
   }
   CURL* e = t->easy;
-  curl_easy_setopt(e, CURLOPT_URL, check.url.c_str());
+  t->url = check.url;
+  if (!check.tls.serverName.empty()) {
+    if (auto err = applyServerName(t, check); !err.empty()) {
+      ProbeResult r;
+      r.reason = FailureReason::kInternal;
+      r.error = err;
+      returnHandle(e);
+      auto cb = std::move(t->done);
+      delete t;
+      cb(std::move(r));
+      return;
+    }
+  }
+  curl_easy_setopt(e, CURLOPT_URL, t->url.c_str());
   curl_easy_setopt(e, CURLOPT_PRIVATE, t);
   curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->errbuf);
   curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
@@ -218,6 +276,7 @@ void HttpProber::start(const config::HttpCheck& check, Duration timeout, ProbeCo
     t->headers = curl_slist_append(t->headers, fmt::format("{}: {}", k, v).c_str());
   }
   if (t->headers != nullptr) curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
+  if (t->connectTo != nullptr) curl_easy_setopt(e, CURLOPT_CONNECT_TO, t->connectTo);
   const bool https = check.url.starts_with("https://") || check.url.starts_with("HTTPS://");
   if (https || check.followRedirects) {
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, check.tls.insecureSkipVerify ? 0L : 1L);
@@ -321,6 +380,7 @@ void HttpProber::finish(Transfer* t, CURLcode rc) {
   if (redirects > 0) r.trace.push_back(fmt::format("redirects  {}", redirects));
 
   if (t->headers != nullptr) curl_slist_free_all(t->headers);
+  if (t->connectTo != nullptr) curl_slist_free_all(t->connectTo);
   returnHandle(e);
   ProbeCompletion done = std::move(t->done);
   delete t;

@@ -51,6 +51,8 @@ class HttpProber {
   CURL* takeHandle();
   void returnHandle(CURL* h);
   void finish(Transfer* t, CURLcode rc);
+  /// Applies check.tls.server_name to the transfer; an error message, or "".
+  static std::string applyServerName(Transfer* t, const config::HttpCheck& check);
 
   EventLoop& loop_;
   std::vector<CURL*> pool_;

@@ -996,7 +996,15 @@ std::optional<Receiver> Decoder::receiver(const YAML::Node& n, std::string_view 
         if (k == "send_resolved") {
           if (auto b = boolean(wv, wsub)) w.sendResolved = *b;
         }
-        if (k == "tls") w.tls = tls(wv, wsub);
+        if (k == "tls") {
+          w.tls = tls(wv, wsub);
+          if (!w.tls.serverName.empty()) {
+            // Not silently ignored: a webhook's TLS name is its URL's host.
+            fail(wv["server_name"], fmt::format("{}: server_name is only supported for http "
+                                                "checks; a webhook's TLS name is its URL's host",
+                                                child(wsub, "server_name")));
+          }
+        }
       });
       if (v.IsNull()) {
         fail(v, fmt::format("{}: expected a map, got nothing", sub));

@@ -438,13 +438,14 @@ class ProcTestCase(unittest.TestCase):
             raise AssertionError(f"webhook sink did not start: {line!r}\n{p.log()}")
         return p, f"http://{addr}", out
 
-    def make_cert(self, name="server", days=30, cn="127.0.0.1"):
-        """A self-signed certificate for IP 127.0.0.1 and DNS localhost: (cert path, key path)."""
+    def make_cert(self, name="server", days=30, cn="127.0.0.1", san="IP:127.0.0.1,DNS:localhost"):
+        """A self-signed certificate, by default for IP 127.0.0.1 and DNS localhost:
+        (cert path, key path)."""
         openssl = require_binary("/usr/bin/openssl", "openssl")
         cert, key = self.path(f"{name}.crt"), self.path(f"{name}.key")
         r = run([openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
                  "-nodes", "-keyout", key, "-out", cert, "-days", str(days), "-subj", f"/CN={cn}",
-                 "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"])
+                 "-addext", f"subjectAltName={san}"])
         if r.returncode != 0:
             raise AssertionError(f"openssl req failed: {r.stderr}")
         return cert, key

@@ -280,6 +280,31 @@ class TlsProbeTest(VigilTestCase):
         self.assertGreater(m.get("probe_http_duration_seconds", phase="tls", target="verified",
                                  url=ok), 0)
 
+    def test_server_name(self):
+        # A certificate for "vigil.test" only, served on 127.0.0.1: tls.server_name makes the
+        # probe ask for and verify that name while connecting to the URL's address, and the
+        # Host header still names the URL's host (the echo body shows it).
+        cert, key = self.make_cert(name="named", cn="vigil.test", san="DNS:vigil.test")
+        self.fs, (base,) = self.start_faultserver(listens=(), tls_listens=(f"{HOST}:0",),
+                                                  cert=cert, key=key)
+        hostport = base.split("://", 1)[1]
+        named, unnamed = base + "/echo", base + "/echo?plain"
+        v = self.start_vigil_targets([
+            {"name": "named", "http": [{"url": named, "body_must_contain": f"host: {hostport}",
+                                        "tls": {"ca_file": cert, "server_name": "vigil.test"}}]},
+            {"name": "unnamed", "http": [{"url": unnamed, "tls": {"ca_file": cert}}]},
+        ])
+        self.wait_metric(v, "probe_success", {"probe": "http", "target": "named", "url": named},
+                         lambda x: x == 1, "probe_success{target=named} == 1")
+        self.wait_metric(v, "probe_success", {"probe": "http", "target": "unnamed", "url": unnamed},
+                         lambda x: x == 0, "probe_success{target=unnamed} == 0")
+        m = self.scrape(v)
+        self.assertEqual(m.get("probe_http_ssl", target="named", url=named), 1)
+        self.assertIsNotNone(m.get("probe_ssl_earliest_cert_expiry", target="named", url=named))
+        # The name mismatch without server_name is a TLS failure, not anything else.
+        self.wait(lambda: self.scrape(v).sum("vigil_probes_total", probe="http", result="tls") >= 1,
+                  'vigil_probes_total{result="tls"} >= 1')
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -535,6 +535,8 @@ TEST_CASE("every validation rule reports its exact message and position") {
        "t.yaml:4:16: alerting.receivers[0].webhook: format pagerduty needs routing_key_file (a file holding the Events API v2 integration key)"},
       {"routing key for another format", "alerting:\n  receivers:\n    - name: a\n      webhook: {url: http://x/, format: slack, routing_key_file: /etc/hostname}\n",
        "t.yaml:4:66: alerting.receivers[0].webhook.routing_key_file: routing_key_file is only used with format: pagerduty"},
+      {"webhook tls server_name", "alerting:\n  receivers:\n    - name: a\n      webhook: {url: https://x/, tls: {server_name: y}}\n",
+       "t.yaml:4:53: alerting.receivers[0].webhook.tls.server_name: server_name is only supported for http checks; a webhook's TLS name is its URL's host"},
       {"webhook zero timeout", "alerting:\n  receivers:\n    - name: a\n      webhook: {url: http://x/, timeout: 0s}\n",
        "t.yaml:4:42: alerting.receivers[0].webhook.timeout: must be greater than 0"},
       {"webhook unknown field", "alerting:\n  receivers:\n    - name: a\n      webhook: {url: http://x/, token: abc}\n",
