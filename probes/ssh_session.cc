@@ -4,6 +4,7 @@
 #include <libssh/libssh.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <arpa/inet.h>
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -15,7 +16,9 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <memory>
+#include <mutex>
 
 #include <fmt/format.h>
 
@@ -53,6 +56,37 @@ using ChannelPtr = std::unique_ptr<ssh_channel_struct, ChannelFree>;
 struct AddrInfoFree {
   void operator()(addrinfo* a) const { freeaddrinfo(a); }
 };
+
+/// One asynchronous lookup (glibc's getaddrinfo_a); everything it points to lives here.
+struct Lookup {
+  std::string host;
+  std::string port;
+  addrinfo hints{};
+  gaicb cb{};
+};
+
+struct LookupDelete {
+  void operator()(Lookup* l) const {
+    if (l->cb.ar_result != nullptr) freeaddrinfo(l->cb.ar_result);
+    delete l;
+  }
+};
+using LookupPtr = std::unique_ptr<Lookup, LookupDelete>;
+
+// Lookups that outlived a probe's deadline, by "host port". glibc cannot always cancel a running
+// lookup, and starting another each time would pile them up behind a DNS server that hangs: the
+// next connect attempt to the same host takes the running one and waits on it instead. At most
+// one per configured host.
+std::mutex gPendingMu;
+std::map<std::string, LookupPtr>& pendingLookups() {
+  static auto* m = new std::map<std::string, LookupPtr>;  // never destroyed: glibc may write late
+  return *m;
+}
+
+bool numericHost(const std::string& host) {
+  unsigned char buf[sizeof(in6_addr)];
+  return ::inet_pton(AF_INET, host.c_str(), buf) == 1 || ::inet_pton(AF_INET6, host.c_str(), buf) == 1;
+}
 
 // The first line of `text`, trimmed and bounded, for error messages.
 std::string firstLine(std::string_view text, size_t max = 200) {
@@ -160,19 +194,78 @@ SshOutcome SshSession::libsshError(std::string_view phase, FailureReason otherwi
   return broken(r, fmt::format("{} with {}: {}", phase, where_, err));
 }
 
-SshOutcome SshSession::tcpConnect(SshDeadline deadline, int& fdOut) {
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_NUMERICSERV;
-  addrinfo* res = nullptr;
+SshOutcome SshSession::resolve(SshDeadline deadline, addrinfo** out) {
   const std::string port = std::to_string(cfg_.port);
-  // getaddrinfo has no deadline; numeric addresses (the usual case for monitored hosts) and
-  // /etc/hosts entries answer at once.
-  if (int rc = ::getaddrinfo(cfg_.host.c_str(), port.c_str(), &hints, &res); rc != 0) {
+  if (numericHost(cfg_.host)) {
+    // No lookup: the usual case for monitored hosts.
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICSERV | AI_NUMERICHOST;
+    if (int rc = ::getaddrinfo(cfg_.host.c_str(), port.c_str(), &hints, out); rc != 0) {
+      return broken(FailureReason::kDns,
+                    fmt::format("cannot resolve {}: {}", cfg_.host, gai_strerror(rc)));
+    }
+    return {};
+  }
+  // getaddrinfo itself has no deadline and a DNS server that never answers holds it for
+  // timeout × attempts of resolv.conf: look up on glibc's thread and wait at most until ours.
+  const std::string key = cfg_.host + " " + port;
+  LookupPtr lookup;
+  {
+    std::lock_guard lock(gPendingMu);
+    auto& pending = pendingLookups();
+    if (auto it = pending.find(key); it != pending.end()) {
+      lookup = std::move(it->second);
+      pending.erase(it);
+    }
+  }
+  if (lookup == nullptr) {
+    LookupPtr l(new Lookup);
+    l->host = cfg_.host;
+    l->port = port;
+    l->hints.ai_family = AF_UNSPEC;
+    l->hints.ai_socktype = SOCK_STREAM;
+    l->hints.ai_flags = AI_NUMERICSERV;
+    l->cb.ar_name = l->host.c_str();
+    l->cb.ar_service = l->port.c_str();
+    l->cb.ar_request = &l->hints;
+    gaicb* list[1] = {&l->cb};
+    if (int rc = ::getaddrinfo_a(GAI_NOWAIT, list, 1, nullptr); rc != 0) {
+      l->cb.ar_result = nullptr;
+      return broken(FailureReason::kDns,
+                    fmt::format("cannot resolve {}: {}", cfg_.host, gai_strerror(rc)));
+    }
+    lookup = std::move(l);
+  }
+  while (gai_error(&lookup->cb) == EAI_INPROGRESS) {
+    const int64_t left = msUntil(deadline);
+    if (left <= 0 || (stop_ != nullptr && stop_->load(std::memory_order_relaxed))) {
+      std::lock_guard lock(gPendingMu);
+      pendingLookups()[key] = std::move(lookup);
+      return broken(FailureReason::kTimeout,
+                    fmt::format("timed out in phase resolve of {} (the lookup goes on; the next "
+                                "attempt waits for it)",
+                                cfg_.host));
+    }
+    const int64_t slice = std::min<int64_t>(left, kMaxPollSliceMs);
+    timespec ts{static_cast<time_t>(slice / 1000), static_cast<long>(slice % 1000) * 1'000'000};
+    const gaicb* list[1] = {&lookup->cb};
+    ::gai_suspend(list, 1, &ts);
+  }
+  const int rc = gai_error(&lookup->cb);
+  if (rc != 0) {
     return broken(FailureReason::kDns,
                   fmt::format("cannot resolve {}: {}", cfg_.host, gai_strerror(rc)));
   }
+  *out = lookup->cb.ar_result;
+  lookup->cb.ar_result = nullptr;  // now the caller's
+  return {};
+}
+
+SshOutcome SshSession::tcpConnect(SshDeadline deadline, int& fdOut) {
+  addrinfo* res = nullptr;
+  if (SshOutcome r = resolve(deadline, &res); !r.ok()) return r;
   std::unique_ptr<addrinfo, AddrInfoFree> addrs(res);
   SshOutcome last = SshOutcome::fail(FailureReason::kConnect, "no address");
   for (addrinfo* a = addrs.get(); a != nullptr; a = a->ai_next) {

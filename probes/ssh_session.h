@@ -19,6 +19,8 @@
 #include "agent/core/error.h"
 #include "agent/core/failure_reason.h"
 
+struct addrinfo;  // <netdb.h>
+
 struct ssh_session_struct;
 struct ssh_key_struct;
 
@@ -102,6 +104,8 @@ class SshSession {
   void setState(SshSessionState next) { state_ = next; }
   SshOutcome broken(FailureReason r, std::string message);
   SshOutcome tcpConnect(SshDeadline deadline, int& fdOut);
+  /// The host's addresses (freed by the caller with freeaddrinfo), resolved within the deadline.
+  SshOutcome resolve(SshDeadline deadline, ::addrinfo** out);
   SshOutcome checkHostKey();
   SshOutcome authenticate(SshDeadline deadline);
   /// Waits until the socket is readable (or writable, when libssh has output pending), the

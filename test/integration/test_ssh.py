@@ -322,6 +322,33 @@ class SshTest(VigilTestCase):
                          lambda x: x >= before + 2, what="success on a new session")
         self.assertEqual(self.accepted_logins(sshd), 2, sshd.log())
 
+    def test_dns_that_never_answers_times_out_at_the_probe_deadline(self):
+        # In a user, network and mount namespace of the test's own (loopback only), resolv.conf
+        # names a DNS server on 127.0.0.1 that takes queries and never answers. A lookup would
+        # block for resolv.conf's 30 s; the probe must give up at its own 1 s timeout, naming
+        # the phase.
+        unshare = require_binary("/usr/bin/unshare", "util-linux")
+        ip = require_binary("/usr/sbin/ip", "iproute2")
+        kh = self.write("known_hosts", "")
+        resolv = self.write("resolv.conf", "nameserver 127.0.0.1\noptions timeout:30 attempts:1\n")
+        target = {"name": "box", "memory": {"ssh": {
+            "host": "web.vigil-hang.test", "port": 22, "user": self.user,
+            "known_hosts": kh, "identity_file": self.user_key}}}
+        cfg = self.write("c.yaml", vigil_config([target], state_dir=self.path("st"),
+                                                interval="2s", timeout="1s"))
+        sink = ("import socket, time\n"
+                "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+                "s.bind(('127.0.0.1', 53))\n"
+                "time.sleep(60)\n")
+        script = (f"set -e\nmount --bind {resolv} /etc/resolv.conf\n{ip} link set lo up\n"
+                  f"python3 -c \"{sink}\" & dns=$!\nsleep 0.5\nset +e\n"
+                  f"{self.vigil} probe --config {cfg} --target box; rc=$?\n"
+                  f"kill $dns\nexit $rc\n")
+        r = run([unshare, "--user", "--map-root-user", "--net", "--mount", "sh", "-c", script],
+                timeout=90)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn("timed out in phase resolve of web.vigil-hang.test", r.stdout, r.stderr)
+
     def test_silent_host_times_out_while_http_keeps_its_schedule(self):
         # accepts TCP (the kernel completes the handshake into the backlog), never speaks
         silent = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
