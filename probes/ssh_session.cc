@@ -16,9 +16,11 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -57,29 +59,44 @@ struct AddrInfoFree {
   void operator()(addrinfo* a) const { freeaddrinfo(a); }
 };
 
-/// One asynchronous lookup (glibc's getaddrinfo_a); everything it points to lives here.
+/// One name lookup on a thread of its own (getaddrinfo has no deadline). The thread and the
+/// waiting probe share this; whichever lets go last frees it.
 struct Lookup {
-  std::string host;
-  std::string port;
-  addrinfo hints{};
-  gaicb cb{};
-};
-
-struct LookupDelete {
-  void operator()(Lookup* l) const {
-    if (l->cb.ar_result != nullptr) freeaddrinfo(l->cb.ar_result);
-    delete l;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  int rc = 0;
+  addrinfo* result = nullptr;
+  ~Lookup() {
+    if (result != nullptr) freeaddrinfo(result);
   }
 };
-using LookupPtr = std::unique_ptr<Lookup, LookupDelete>;
 
-// Lookups that outlived a probe's deadline, by "host port". glibc cannot always cancel a running
-// lookup, and starting another each time would pile them up behind a DNS server that hangs: the
-// next connect attempt to the same host takes the running one and waits on it instead. At most
-// one per configured host.
+std::shared_ptr<Lookup> startLookup(const std::string& host, const std::string& port) {
+  auto l = std::make_shared<Lookup>();
+  std::thread([l, host, port] {
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICSERV;
+    addrinfo* res = nullptr;
+    const int rc = ::getaddrinfo(host.c_str(), port.c_str(), &hints, &res);
+    std::lock_guard lock(l->mu);
+    l->rc = rc;
+    l->result = rc == 0 ? res : nullptr;
+    l->done = true;
+    l->cv.notify_all();
+  }).detach();
+  return l;
+}
+
+// Lookups that outlived a probe's deadline, by "host port". A DNS server that never answers
+// holds getaddrinfo for resolv.conf's timeout × attempts; starting another lookup on every
+// attempt would pile threads up behind it, so the next connect attempt to the same host takes
+// the running one and waits on it instead. At most one per configured host.
 std::mutex gPendingMu;
-std::map<std::string, LookupPtr>& pendingLookups() {
-  static auto* m = new std::map<std::string, LookupPtr>;  // never destroyed: glibc may write late
+std::map<std::string, std::shared_ptr<Lookup>>& pendingLookups() {
+  static auto* m = new std::map<std::string, std::shared_ptr<Lookup>>;
   return *m;
 }
 
@@ -208,10 +225,8 @@ SshOutcome SshSession::resolve(SshDeadline deadline, addrinfo** out) {
     }
     return {};
   }
-  // getaddrinfo itself has no deadline and a DNS server that never answers holds it for
-  // timeout × attempts of resolv.conf: look up on glibc's thread and wait at most until ours.
   const std::string key = cfg_.host + " " + port;
-  LookupPtr lookup;
+  std::shared_ptr<Lookup> lookup;
   {
     std::lock_guard lock(gPendingMu);
     auto& pending = pendingLookups();
@@ -220,46 +235,27 @@ SshOutcome SshSession::resolve(SshDeadline deadline, addrinfo** out) {
       pending.erase(it);
     }
   }
-  if (lookup == nullptr) {
-    LookupPtr l(new Lookup);
-    l->host = cfg_.host;
-    l->port = port;
-    l->hints.ai_family = AF_UNSPEC;
-    l->hints.ai_socktype = SOCK_STREAM;
-    l->hints.ai_flags = AI_NUMERICSERV;
-    l->cb.ar_name = l->host.c_str();
-    l->cb.ar_service = l->port.c_str();
-    l->cb.ar_request = &l->hints;
-    gaicb* list[1] = {&l->cb};
-    if (int rc = ::getaddrinfo_a(GAI_NOWAIT, list, 1, nullptr); rc != 0) {
-      l->cb.ar_result = nullptr;
-      return broken(FailureReason::kDns,
-                    fmt::format("cannot resolve {}: {}", cfg_.host, gai_strerror(rc)));
-    }
-    lookup = std::move(l);
-  }
-  while (gai_error(&lookup->cb) == EAI_INPROGRESS) {
+  if (lookup == nullptr) lookup = startLookup(cfg_.host, port);
+  std::unique_lock lock(lookup->mu);
+  while (!lookup->done) {
     const int64_t left = msUntil(deadline);
     if (left <= 0 || (stop_ != nullptr && stop_->load(std::memory_order_relaxed))) {
-      std::lock_guard lock(gPendingMu);
+      lock.unlock();
+      std::lock_guard pendingLock(gPendingMu);
       pendingLookups()[key] = std::move(lookup);
       return broken(FailureReason::kTimeout,
                     fmt::format("timed out in phase resolve of {} (the lookup goes on; the next "
                                 "attempt waits for it)",
                                 cfg_.host));
     }
-    const int64_t slice = std::min<int64_t>(left, kMaxPollSliceMs);
-    timespec ts{static_cast<time_t>(slice / 1000), static_cast<long>(slice % 1000) * 1'000'000};
-    const gaicb* list[1] = {&lookup->cb};
-    ::gai_suspend(list, 1, &ts);
+    lookup->cv.wait_for(lock, std::chrono::milliseconds(std::min<int64_t>(left, kMaxPollSliceMs)));
   }
-  const int rc = gai_error(&lookup->cb);
-  if (rc != 0) {
+  if (lookup->rc != 0) {
     return broken(FailureReason::kDns,
-                  fmt::format("cannot resolve {}: {}", cfg_.host, gai_strerror(rc)));
+                  fmt::format("cannot resolve {}: {}", cfg_.host, gai_strerror(lookup->rc)));
   }
-  *out = lookup->cb.ar_result;
-  lookup->cb.ar_result = nullptr;  // now the caller's
+  *out = lookup->result;
+  lookup->result = nullptr;  // now the caller's
   return {};
 }
 
